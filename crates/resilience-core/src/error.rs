@@ -107,6 +107,21 @@ impl fmt::Display for Rejected {
 
 impl Error for Rejected {}
 
+/// The attempt, or the whole call, ran out of time.
+///
+/// Timeout layers put this in their error's chain (or return it), so metrics can label the call
+/// `timeout` and classifiers count it as a failure, without depending on the layer's crate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimedOut;
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("request timed out")
+    }
+}
+
+impl Error for TimedOut {}
+
 /// Finds the first error of type `T` in `error`'s `source()` chain, `error` itself included.
 pub fn find_in_chain<'a, T: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a T> {
     let mut current = Some(error);

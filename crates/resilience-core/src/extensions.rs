@@ -34,6 +34,16 @@ pub struct Idempotent;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cacheable;
 
+/// The instant by which the whole logical call (all attempts and waits) must finish.
+///
+/// Set by the total-deadline layer; read by the retry policy (no retry that cannot finish in
+/// time) and the rate limiter (no wait past it). The instant is on **tokio's clock**: create it
+/// with `tokio::time::Instant::now().into_std() + timeout` and compare it with
+/// `tokio::time::Instant::from_std(deadline.0)` against `tokio::time::Instant::now()`, so tests
+/// with a paused clock see consistent time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline(pub std::time::Instant);
+
 /// Whether a request may be repeated after an outcome that does not prove it never reached the
 /// server: its method is safe and idempotent (GET, HEAD, OPTIONS, PUT, DELETE, TRACE), it
 /// carries the [`Idempotent`] extension, or it has an `Idempotency-Key` header.

@@ -48,7 +48,7 @@ mod outcome;
 pub mod retry_after;
 
 pub use classify::{AsDynError, Classify};
-pub use error::{Cancelled, NotSent, Rejected, find_in_chain};
+pub use error::{Cancelled, NotSent, Rejected, TimedOut, find_in_chain};
 pub use http_rules::{HttpClassifier, LOCKED_RETRY_AFTER, TRANSIENT_STATUS_CODES};
 pub use outcome::Outcome;
 
