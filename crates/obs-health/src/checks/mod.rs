@@ -1,0 +1,5 @@
+//! Ready-made checks.
+
+pub(crate) mod breaker;
+pub(crate) mod func;
+pub(crate) mod http;
