@@ -11,6 +11,8 @@ pub const DEFAULT_HUBSPOT_READONLY_TOKEN: &str = "pat-na1-5a4d8b0c-0000-4000-800
 pub const DEFAULT_MANYCHAT_PAGE_ID: u64 = 1_234_567;
 /// The default ManyChat API key (the part after the colon of the token).
 pub const DEFAULT_MANYCHAT_API_KEY: &str = "0123456789abcdef0123456789abcdef";
+/// Default [`SandboxConfig::max_body_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// 2026-01-01T00:00:00Z in epoch milliseconds: the default simulated "now" at start.
 pub const DEFAULT_EPOCH_MS: i64 = 1_767_225_600_000;
 
@@ -43,6 +45,9 @@ pub struct SandboxConfig {
     pub epoch_ms: i64,
     /// Serve the `/__sandbox/` admin endpoints (default true).
     pub admin: bool,
+    /// Largest request body read, in bytes (default 16 MiB). A larger body is read to its end
+    /// and discarded, then answered 413 in the API's error shape.
+    pub max_body_bytes: usize,
     /// HubSpot options.
     pub hubspot: HubSpotConfig,
     /// ManyChat options.
@@ -62,6 +67,7 @@ impl Default for SandboxConfig {
             time_scale: 1.0,
             epoch_ms: DEFAULT_EPOCH_MS,
             admin: true,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             hubspot: HubSpotConfig::default(),
             manychat: ManyChatConfig::default(),
         }
@@ -185,6 +191,64 @@ pub struct HubSpotConfig {
     pub retry_after_on_429: bool,
     /// Largest `limit` for list calls; larger values are clamped (default 100).
     pub max_list_limit: u32,
+    /// Custom object types served at `/crm/v3/objects/{name | p<portal>_<name> | objectTypeId}`
+    /// besides contacts, companies and deals (default: [`CustomObjectType::pets`]). Any other
+    /// type answers HubSpot's 400 `Unable to infer object type from: …`.
+    pub custom_objects: Vec<CustomObjectType>,
+}
+
+/// A custom object type (schema) the sandbox serves, with generated records.
+///
+/// Its properties are the given ones plus `hs_object_id`, `hs_createdate` and
+/// `hs_lastmodifieddate` (read-only). Reads without `properties` return those three, as HubSpot
+/// does for custom objects; the scopes are `crm.objects.custom.read` / `.write`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomObjectType {
+    /// The object name used in paths, e.g. `pets` (lower case, no slash).
+    pub name: String,
+    /// The object type id, e.g. `2-1000001`.
+    pub object_type_id: String,
+    /// Writable properties (string values). Must include `primary_display_property`.
+    pub properties: Vec<String>,
+    /// The property free-text search looks at and the seed fills with `"<name> <n>"`.
+    pub primary_display_property: String,
+    /// Number of records to generate (deterministic from the seed).
+    pub records: usize,
+}
+
+impl CustomObjectType {
+    /// A type with the given name, id and properties; the first property is the primary
+    /// display property; 50 records.
+    pub fn new(
+        name: impl Into<String>,
+        object_type_id: impl Into<String>,
+        properties: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let properties: Vec<String> = properties.into_iter().map(Into::into).collect();
+        Self {
+            name: name.into(),
+            object_type_id: object_type_id.into(),
+            primary_display_property: properties.first().cloned().unwrap_or_default(),
+            properties,
+            records: 50,
+        }
+    }
+
+    /// Sets the number of generated records.
+    pub fn with_records(mut self, records: usize) -> Self {
+        self.records = records;
+        self
+    }
+
+    /// The default custom type: `pets` (`2-1000001`) with `name`, `species`, `age` and
+    /// `owner_email`, 50 records.
+    pub fn pets() -> Self {
+        Self::new(
+            "pets",
+            "2-1000001",
+            ["name", "species", "age", "owner_email"],
+        )
+    }
 }
 
 impl Default for HubSpotConfig {
@@ -199,6 +263,7 @@ impl Default for HubSpotConfig {
                         "crm.objects.contacts.read",
                         "crm.objects.companies.read",
                         "crm.objects.deals.read",
+                        "crm.objects.custom.read",
                     ],
                 ),
             ],
@@ -208,6 +273,7 @@ impl Default for HubSpotConfig {
             daily: None,
             retry_after_on_429: false,
             max_list_limit: 100,
+            custom_objects: vec![CustomObjectType::pets()],
         }
     }
 }

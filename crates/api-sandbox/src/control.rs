@@ -211,7 +211,38 @@ impl Control {
         self.shared.mc.lock().subscribers.keys().copied().collect()
     }
 
-    /// Every accepted `sendContent`/`sendFlow`, in order.
+    /// The `user_ref` (checkbox plugin id) linked to a subscriber, if it has one (every fourth
+    /// seeded subscriber does).
+    pub fn user_ref_of(&self, subscriber_id: u64) -> Option<u64> {
+        self.shared.mc.lock().ref_of.get(&subscriber_id).copied()
+    }
+
+    /// `user_ref`s that are registered but not linked to a subscriber (`getInfoByUserRef`
+    /// answers code 2012 for them; `sendContentByUserRef` accepts them).
+    pub fn unlinked_user_refs(&self) -> Vec<u64> {
+        let mc = self.shared.mc.lock();
+        mc.user_refs
+            .iter()
+            .filter(|(_, s)| s.is_none())
+            .map(|(r, _)| *r)
+            .collect()
+    }
+
+    /// `sendContentByUserRef` deliveries to unlinked `user_ref`s, in order: `(user_ref, data)`
+    /// (deliveries to linked refs are ordinary [`Delivery`] values of the subscriber).
+    pub fn user_ref_deliveries(&self) -> Vec<(u64, Value)> {
+        self.shared.mc.lock().user_ref_deliveries.clone()
+    }
+
+    /// Ids of the live records of any served object type, by name, fully qualified name or
+    /// object type id (`"contacts"`, `"0-3"`, `"pets"`, `"2-1000001"`); `None` for a type the
+    /// sandbox does not serve.
+    pub fn object_ids(&self, object_type: &str) -> Option<Vec<u64>> {
+        let ty = ObjectType::resolve(object_type, &self.shared.custom_types)?;
+        Some(live_ids(&self.shared, ty))
+    }
+
+    /// Every accepted `sendContent`/`sendContentByUserRef`/`sendFlow`, in order.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.mc.lock().deliveries.clone()
     }

@@ -1,13 +1,19 @@
 //! An in-process, fault-injecting simulator of the HubSpot CRM v3 and ManyChat APIs.
 //!
 //! The sandbox serves the real paths, bodies, headers and error shapes of both APIs from one
-//! hyper server on `127.0.0.1:0`: HubSpot objects (`/crm/v3/objects/{contacts,companies,deals}`
-//! with list, get, create, update, archive, the batch family and search) and
-//! `/account-info/v3/details`; ManyChat's `/fb/page/*`, `/fb/subscriber/*` and `/fb/sending/*`.
+//! hyper server on `127.0.0.1:0`: HubSpot objects (`/crm/v3/objects/{objectType}` for contacts,
+//! companies, deals and configured [`CustomObjectType`]s, with list, get, create, update,
+//! archive, the batch family and search; `propertiesWithHistory` and `associations` on reads)
+//! and `/account-info/v3/details`; ManyChat's `/fb/page/*` (info, tags, custom and bot fields,
+//! flows, growth tools, OTN topics), `/fb/subscriber/*` (lookups by id, name, email/phone,
+//! custom field and `user_ref`; writes) and `/fb/sending/*` (`sendContent`,
+//! `sendContentByUserRef`, `sendFlow`). The README lists every route.
 //! It enforces HubSpot's per-token limits with `X-HubSpot-RateLimit-*` headers and the real 429
 //! bodies (`TEN_SECONDLY_ROLLING`, `SECONDLY` for search, `DAILY`), and ManyChat's
-//! per-operation limits. Seed data is generated deterministically from a seed: 10,000 contacts by
-//! default, with matching ManyChat subscribers (same email or phone) for 70 % of them.
+//! per-operation limits; a body over [`SandboxConfig::max_body_bytes`] is answered 413 in the
+//! API's error shape. Seed data is generated deterministically from a seed: 10,000 contacts by
+//! default, companies, deals and their associations, custom objects, and matching ManyChat
+//! subscribers (same email or phone) for 70 % of the contacts.
 //!
 //! A [`Control`] handle scripts faults per route ([`Fault`]: a status with a JSON or HTML body and
 //! an optional `Retry-After`, added latency, a connection dropped before or after processing,
@@ -68,9 +74,9 @@ mod util;
 pub mod webhook;
 
 pub use config::{
-    DEFAULT_EPOCH_MS, DEFAULT_HUBSPOT_READONLY_TOKEN, DEFAULT_HUBSPOT_TOKEN,
-    DEFAULT_MANYCHAT_API_KEY, DEFAULT_MANYCHAT_PAGE_ID, HubSpotConfig, HubSpotToken,
-    ManyChatConfig, SandboxConfig, WindowLimit,
+    CustomObjectType, DEFAULT_EPOCH_MS, DEFAULT_HUBSPOT_READONLY_TOKEN, DEFAULT_HUBSPOT_TOKEN,
+    DEFAULT_MANYCHAT_API_KEY, DEFAULT_MANYCHAT_PAGE_ID, DEFAULT_MAX_BODY_BYTES, HubSpotConfig,
+    HubSpotToken, ManyChatConfig, SandboxConfig, WindowLimit,
 };
 pub use control::Control;
 pub use faults::{Api, Chaos, Fault, FaultBody, FaultId, FaultRule, Route};

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::config::SandboxConfig;
-use crate::hubspot::store::{CrmStore, ObjectType, Props, Record};
-use crate::manychat::store::{CustomField, FieldType, Flow, ManyChatStore, Subscriber, Tag};
+use crate::hubspot::store::{CrmStore, CustomDef, ObjectType, Props, Record};
+use crate::manychat::store::{
+    BotField, CustomField, FieldType, Flow, ManyChatStore, Subscriber, Tag,
+};
 use crate::util::{Rng, iso_ms};
 
 const FIRST: &[&str] = &[
@@ -269,6 +271,7 @@ pub(crate) fn generate(config: &SandboxConfig) -> (CrmStore, ManyChatStore) {
             created_ms: created,
             updated_ms: updated,
             archived_at: None,
+            history: Vec::new(),
         };
         crm.contacts.insert(ObjectType::Contacts, rec);
 
@@ -360,6 +363,7 @@ pub(crate) fn generate(config: &SandboxConfig) -> (CrmStore, ManyChatStore) {
             created_ms: created,
             updated_ms: created,
             archived_at: None,
+            history: Vec::new(),
         };
         crm.companies.insert(ObjectType::Companies, rec);
     }
@@ -384,10 +388,126 @@ pub(crate) fn generate(config: &SandboxConfig) -> (CrmStore, ManyChatStore) {
             created_ms: created,
             updated_ms: created,
             archived_at: None,
+            history: Vec::new(),
         };
         crm.deals.insert(ObjectType::Deals, rec);
     }
+    seed_user_refs(&mut mc);
+    seed_associations(&mut crm, config.seed);
+    for c in &config.hubspot.custom_objects {
+        seed_custom(
+            &mut crm,
+            config,
+            CustomDef::intern(c, config.hubspot.portal_id),
+        );
+    }
     (crm, mc)
+}
+
+/// Records of a custom type, from their own random stream: the primary property is
+/// `"<name> <n>"`, numeric-looking property names (`age`, `amount`, `count`, `quantity`) get
+/// numbers, names ending in `email` get addresses, the rest a word from [`WORDS`].
+fn seed_custom(crm: &mut CrmStore, config: &SandboxConfig, def: &'static CustomDef) {
+    let ty = ObjectType::Custom(def);
+    let mut rng = Rng::new(
+        config.seed
+            ^ def
+                .type_id
+                .bytes()
+                .fold(0xC057_0B1E_u64, |h, b| h.rotate_left(5) ^ u64::from(b)),
+    );
+    let now = config.epoch_ms;
+    let mut id = 30_001 + rng.below(1000);
+    for i in 0..def.records {
+        id += 1 + rng.below(4);
+        let created = now - YEAR_MS + rng.below(YEAR_MS as u64) as i64;
+        let mut p = Props::default();
+        for k in def.known.iter().filter(|k| !k.starts_with("hs_")) {
+            let v = if *k == def.primary {
+                format!("{} {i}", def.name)
+            } else if ["age", "amount", "count", "quantity"].contains(k) {
+                (1 + rng.below(20)).to_string()
+            } else if k.ends_with("email") {
+                format!("owner{i}@example.test")
+            } else {
+                (*rng.pick(WORDS)).to_owned()
+            };
+            p.insert(k, v);
+        }
+        p.insert("hs_createdate", iso_ms(created));
+        p.insert("hs_lastmodifieddate", iso_ms(created));
+        p.insert("hs_object_id", id.to_string());
+        crm.of_mut(ty).insert(
+            ty,
+            Record {
+                id,
+                props: p,
+                created_ms: created,
+                updated_ms: created,
+                archived_at: None,
+                history: Vec::new(),
+            },
+        );
+    }
+}
+
+/// Associations from their own random stream (so the records do not change): nine in ten
+/// contacts work at a company; every deal has a contact and that contact's company (or a
+/// random one).
+fn seed_associations(crm: &mut CrmStore, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0xA550_C1A7_1045);
+    let contacts: Vec<u64> = crm.contacts.records.keys().copied().collect();
+    let companies: Vec<u64> = crm.companies.records.keys().copied().collect();
+    let deals: Vec<u64> = crm.deals.records.keys().copied().collect();
+    let mut company_of = std::collections::HashMap::new();
+    if !companies.is_empty() {
+        for c in &contacts {
+            if rng.chance(0.9) {
+                let co = *rng.pick(&companies);
+                company_of.insert(*c, co);
+                crm.link((ObjectType::Contacts, *c), (ObjectType::Companies, co));
+            }
+        }
+    }
+    for d in deals {
+        if !contacts.is_empty() {
+            let c = *rng.pick(&contacts);
+            crm.link((ObjectType::Deals, d), (ObjectType::Contacts, c));
+            if let Some(co) = company_of.get(&c) {
+                crm.link((ObjectType::Deals, d), (ObjectType::Companies, *co));
+                continue;
+            }
+        }
+        if !companies.is_empty() {
+            let co = *rng.pick(&companies);
+            crm.link((ObjectType::Deals, d), (ObjectType::Companies, co));
+        }
+    }
+}
+
+/// Values for custom-object properties that are neither primary, numeric nor e-mail.
+const WORDS: &[&str] = &[
+    "dog", "cat", "rabbit", "parrot", "hamster", "turtle", "red", "blue", "green", "gold",
+];
+
+/// First `user_ref` handed out; subscriber `id` gets `USER_REF_BASE + id`.
+pub(crate) const USER_REF_BASE: u64 = 2_000_000_000_000;
+/// `user_ref`s registered (checkbox plugin) but not linked to a subscriber.
+pub(crate) const UNLINKED_USER_REFS: [u64; 3] =
+    [1_999_999_999_001, 1_999_999_999_002, 1_999_999_999_003];
+
+/// Every fourth subscriber (in id order) has a linked `user_ref`; a few refs are registered
+/// but unlinked. Uses no random numbers, so the rest of the data does not change.
+fn seed_user_refs(mc: &mut ManyChatStore) {
+    let ids: Vec<u64> = mc.subscribers.keys().copied().step_by(4).collect();
+    for id in ids {
+        let r = USER_REF_BASE + id;
+        mc.user_refs.insert(r, Some(id));
+        mc.ref_of.insert(id, r);
+    }
+    for r in UNLINKED_USER_REFS {
+        mc.user_refs.insert(r, None);
+    }
 }
 
 fn seed_page(mc: &mut ManyChatStore) {
@@ -427,6 +547,37 @@ fn seed_page(mc: &mut ManyChatStore) {
             name: name.to_owned(),
             ty,
             description: d.to_owned(),
+        });
+    }
+    for (id, name, ty, d, value) in [
+        (
+            1,
+            "store_open",
+            FieldType::Boolean,
+            "Whether the shop is open",
+            json!(true),
+        ),
+        (
+            2,
+            "promo_code",
+            FieldType::Text,
+            "Current promo code",
+            json!("WELCOME10"),
+        ),
+        (
+            3,
+            "opening_hour",
+            FieldType::Number,
+            "Hour the shop opens",
+            json!(8),
+        ),
+    ] {
+        mc.bot_fields.push(BotField {
+            id,
+            name: name.to_owned(),
+            ty,
+            description: d.to_owned(),
+            value,
         });
     }
     for (i, (ns, name)) in FLOWS.iter().enumerate() {

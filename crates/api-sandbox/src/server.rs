@@ -11,7 +11,7 @@ use futures_util::stream;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -28,8 +28,9 @@ use crate::log::{LogEntry, RequestLog};
 use crate::reply::Reply;
 use crate::state::Shared;
 
-/// Largest request body the sandbox reads (larger bodies get the connection closed).
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// How far past the limit an oversized body is drained before the connection is closed
+/// instead (so a client that never stops sending cannot keep a task busy forever).
+const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
@@ -186,6 +187,36 @@ fn validate(c: &SandboxConfig) -> Result<(), StartError> {
             return Err(StartError::Config(bad(name, v) + " and <= 1"));
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    for t in &c.hubspot.custom_objects {
+        let problem = if t.name.is_empty() || t.name.contains('/') {
+            Some("a name that is not empty and has no '/'")
+        } else if t.object_type_id.is_empty() || t.object_type_id.contains('/') {
+            Some("an object_type_id that is not empty and has no '/'")
+        } else if crate::hubspot::store::ObjectType::parse(&t.name).is_some()
+            || crate::hubspot::store::ObjectType::parse(&t.object_type_id).is_some()
+            || !seen.insert(t.name.to_ascii_lowercase())
+            || !seen.insert(t.object_type_id.to_ascii_lowercase())
+        {
+            Some("a name and object_type_id no other type uses")
+        } else if !t.properties.contains(&t.primary_display_property) {
+            Some("its primary_display_property among its properties")
+        } else if t
+            .properties
+            .iter()
+            .any(|p| p.is_empty() || p.starts_with("hs_"))
+        {
+            Some("properties that are not empty and do not start with hs_")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(StartError::Config(format!(
+                "custom object type {:?} needs {p}",
+                t.name
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -256,13 +287,24 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         fault: None,
         processed: false,
     };
-    let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
-        entry.completed = shared.log.since_start(Instant::now());
-        entry.fault = Some("body_error".to_owned());
-        shared.log.push(entry);
-        return Err(Dropped);
+    let body = match read_body(body, shared.config.max_body_bytes).await {
+        Ok(BodyRead::Complete(b)) => b,
+        Ok(BodyRead::TooLarge(len)) => {
+            let r = too_large(&shared, api, len);
+            entry.status = Some(r.status.as_u16());
+            entry.completed = shared.log.since_start(Instant::now());
+            if api != Api::Admin {
+                shared.log.push(entry);
+            }
+            return Ok(into_response(r.status, *r.headers, full(r.body)));
+        }
+        Err(()) => {
+            entry.completed = shared.log.since_start(Instant::now());
+            entry.fault = Some("body_error".to_owned());
+            shared.log.push(entry);
+            return Err(Dropped);
+        }
     };
-    let body = collected.to_bytes();
 
     let fault = match api {
         Api::HubSpot | Api::ManyChat => {
@@ -319,6 +361,53 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         shared.log.push(entry);
     }
     result
+}
+
+/// A request body: complete, or over the limit (with the number of bytes received).
+enum BodyRead {
+    Complete(Bytes),
+    TooLarge(usize),
+}
+
+/// Reads the body up to `max` bytes; past it, keeps reading and discarding (so the client
+/// finishes sending and sees the answer rather than a reset), up to [`DRAIN_LIMIT`] more.
+async fn read_body(mut body: Incoming, max: usize) -> Result<BodyRead, ()> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| ()).map(Frame::into_data) else {
+            return Err(());
+        };
+        let Ok(data) = data else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen <= max {
+            buf.extend_from_slice(&data);
+        } else {
+            buf = bytes::BytesMut::new();
+            if seen > max.saturating_add(DRAIN_LIMIT) {
+                return Err(());
+            }
+        }
+    }
+    Ok(if seen > max {
+        BodyRead::TooLarge(seen)
+    } else {
+        BodyRead::Complete(buf.freeze())
+    })
+}
+
+/// The 413 for an oversized body, in the API's error shape.
+fn too_large(shared: &Shared, api: Api, len: usize) -> Reply {
+    let max = shared.config.max_body_bytes;
+    let detail = format!("Request body is {len} bytes; the maximum is {max}");
+    match api {
+        Api::ManyChat => crate::manychat::error(413, "Request Entity Too Large", &[detail]),
+        Api::HubSpot => crate::hubspot::error::error(shared, 413, "VALIDATION_ERROR", &detail),
+        _ => Reply::json(
+            413,
+            &serde_json::json!({"status": "error", "message": detail}),
+        ),
+    }
 }
 
 fn into_response(status: http::StatusCode, headers: http::HeaderMap, body: Body) -> Response<Body> {

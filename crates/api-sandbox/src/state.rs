@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 
 use crate::config::SandboxConfig;
 use crate::faults::{Api, FaultState};
-use crate::hubspot::store::CrmStore;
+use crate::hubspot::store::{CrmStore, CustomDef};
 use crate::log::RequestLog;
 use crate::manychat::store::ManyChatStore;
 use crate::ratelimit::Limiters;
@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) log: RequestLog,
     pub(crate) seq: AtomicU64,
+    /// The configured custom object types.
+    pub(crate) custom_types: Vec<&'static CustomDef>,
 }
 
 impl Shared {
@@ -38,6 +40,12 @@ impl Shared {
             limits: Mutex::new(Limiters::default()),
             faults: Mutex::new(FaultState::default()),
             seq: AtomicU64::new(0),
+            custom_types: config
+                .hubspot
+                .custom_objects
+                .iter()
+                .map(|c| CustomDef::intern(c, config.hubspot.portal_id))
+                .collect(),
             config,
         }
     }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use api_sandbox::{DEFAULT_HUBSPOT_READONLY_TOKEN, Sandbox, SandboxConfig};
+use api_sandbox::{CustomObjectType, DEFAULT_HUBSPOT_READONLY_TOKEN, Sandbox, SandboxConfig};
 use common::{Http, is_uuid};
 use http::Method;
 use serde_json::{Value, json};
@@ -727,4 +727,498 @@ async fn search_enforces_its_own_limits() {
         search(json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE", "value": "x"}]}]})).await.status,
         400
     );
+}
+
+#[tokio::test]
+async fn properties_with_history_on_get_list_and_batch_read() {
+    let (sb, http) = start(config()).await;
+    let id = sb.control().contact_ids()[0];
+    let path = format!("/crm/v3/objects/contacts/{id}");
+    let before = http
+        .get(&format!(
+            "{path}?properties=lifecyclestage&propertiesWithHistory=lifecyclestage,email,bogus"
+        ))
+        .await
+        .json();
+    let stage = before["properties"]["lifecyclestage"].clone();
+    assert!(stage.is_string(), "{before}");
+    let hist = before["propertiesWithHistory"]
+        .as_object()
+        .expect("propertiesWithHistory object");
+    assert_eq!(
+        hist.keys().collect::<Vec<_>>(),
+        ["email", "lifecyclestage"],
+        "unknown names are ignored"
+    );
+    let stages = hist["lifecyclestage"].as_array().expect("array");
+    assert_eq!(
+        stages[0]["value"], stage,
+        "newest first, current value on top"
+    );
+    for v in stages {
+        assert!(
+            v["timestamp"].is_string() && v["sourceType"].is_string(),
+            "{v}"
+        );
+    }
+    // plain reads carry no history
+    assert!(
+        http.get(&path)
+            .await
+            .json()
+            .get("propertiesWithHistory")
+            .is_none()
+    );
+
+    // two writes through the API land on top, newest first, as INTEGRATION
+    for s in ["lead", "customer"] {
+        let r = http
+            .patch(&path, &json!({"properties": {"lifecyclestage": s}}))
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let after = http
+        .get(&format!("{path}?propertiesWithHistory=lifecyclestage"))
+        .await
+        .json();
+    let list = after["propertiesWithHistory"]["lifecyclestage"]
+        .as_array()
+        .expect("array");
+    let values: Vec<&Value> = list.iter().map(|v| &v["value"]).collect();
+    assert_eq!(values[0], "customer");
+    assert_eq!(values[1], "lead");
+    assert_eq!(values[2], &stage, "the seeded value is kept underneath");
+    assert_eq!(list.len(), stages.len() + 2);
+    assert_eq!(list[0]["sourceType"], "INTEGRATION");
+
+    // list and batch read take it too
+    let page = http
+        .get("/crm/v3/objects/contacts?limit=3&propertiesWithHistory=email")
+        .await
+        .json();
+    let results = page["results"].as_array().expect("results");
+    assert!(results.iter().all(|r| {
+        r["propertiesWithHistory"]["email"]
+            .as_array()
+            .is_some_and(|h| h[0]["value"] == r["properties"]["email"])
+    }));
+    let batch = http
+        .post(
+            "/crm/v3/objects/contacts/batch/read",
+            &json!({"inputs": [{"id": id.to_string()}], "properties": ["email"], "propertiesWithHistory": ["lifecyclestage"]}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        batch["results"][0]["propertiesWithHistory"]["lifecyclestage"],
+        json!(list)
+    );
+}
+
+#[tokio::test]
+async fn associations_on_get_are_deterministic_and_symmetric() {
+    let (sb, http) = start(config()).await;
+    let (sb2, http2) = start(config()).await;
+    let mut with_company = None;
+    for id in sb.control().contact_ids() {
+        let b = http
+            .get(&format!(
+                "/crm/v3/objects/contacts/{id}?associations=companies,deals"
+            ))
+            .await
+            .json();
+        let again = http2
+            .get(&format!(
+                "/crm/v3/objects/contacts/{id}?associations=companies,deals"
+            ))
+            .await
+            .json();
+        assert_eq!(
+            b["associations"], again["associations"],
+            "same seed, same links"
+        );
+        if let Some(c) = b["associations"]["companies"]["results"].get(0) {
+            assert_eq!(c["type"], "contact_to_company");
+            with_company = Some((id, c["id"].as_str().expect("string id").to_owned()));
+            break;
+        }
+    }
+    drop(sb2);
+    let (contact, company) = with_company.expect("some contact has a company");
+    let contact_id = contact.to_string();
+    // the reverse direction, by type id
+    let b = http
+        .get(&format!(
+            "/crm/v3/objects/companies/{company}?associations=0-1"
+        ))
+        .await
+        .json();
+    let back = b["associations"]["contacts"]["results"]
+        .as_array()
+        .expect("company has contacts");
+    assert!(back.iter().any(
+        |r| r["id"].as_str() == Some(contact_id.as_str()) && r["type"] == "company_to_contact"
+    ));
+    // every deal has a contact; list takes the parameter too
+    let deals = http
+        .get("/crm/v3/objects/deals?limit=20&associations=contacts")
+        .await
+        .json();
+    assert!(deals["results"].as_array().is_some_and(|d| {
+        d.iter()
+            .all(|d| d["associations"]["contacts"]["results"][0]["type"] == "deal_to_contact")
+    }));
+    // an archived target disappears from the associations
+    assert_eq!(
+        http.delete(&format!("/crm/v3/objects/companies/{company}"))
+            .await
+            .status,
+        204
+    );
+    let b = http
+        .get(&format!(
+            "/crm/v3/objects/contacts/{contact}?associations=companies"
+        ))
+        .await
+        .json();
+    assert!(b.get("associations").is_none(), "{b}");
+    // an unknown type is HubSpot's 400
+    let r = http
+        .get(&format!(
+            "/crm/v3/objects/contacts/{contact}?associations=false"
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    let e = r.json();
+    assert_error_shape(&e, "VALIDATION_ERROR");
+    assert_eq!(e["message"], "Unable to infer object type from: false");
+}
+
+#[tokio::test]
+async fn companies_and_deals_support_every_operation() {
+    let (sb, http) = start(config()).await;
+    for (ty, name_prop, count, create, bad) in [
+        (
+            "companies",
+            "name",
+            sb.control().company_ids().len(),
+            json!({"name": "Acme", "domain": "acme.test", "numberofemployees": "12"}),
+            json!({"numberofemployees": "many"}),
+        ),
+        (
+            "deals",
+            "dealname",
+            sb.control().deal_ids().len(),
+            json!({"dealname": "Big one", "amount": "1500", "dealstage": "appointmentscheduled"}),
+            json!({"amount": "lots"}),
+        ),
+    ] {
+        let base = format!("/crm/v3/objects/{ty}");
+        // list pages through every seeded record
+        let mut seen = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let q = after.map_or(String::new(), |a| format!("&after={a}"));
+            let b = http.get(&format!("{base}?limit=7{q}")).await.json();
+            let results = b["results"].as_array().expect("results");
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r["properties"][name_prop].is_string())
+            );
+            seen += results.len();
+            match b["paging"]["next"]["after"].as_str() {
+                Some(a) => after = Some(a.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, count, "{ty}");
+        // create, get, update, search, batch read, archive
+        let r = http.post(&base, &json!({"properties": create})).await;
+        assert_eq!(r.status, 201, "{ty}");
+        let id = r.json()["id"].as_str().expect("id").to_owned();
+        let got = http
+            .get(&format!("{base}/{id}?properties={name_prop}"))
+            .await
+            .json();
+        assert_eq!(got["properties"][name_prop], create[name_prop]);
+        let r = http
+            .patch(
+                &format!("{base}/{id}"),
+                &json!({"properties": {name_prop: "Renamed"}}),
+            )
+            .await;
+        assert_eq!(r.json()["properties"][name_prop], "Renamed");
+        let r = http
+            .patch(&format!("{base}/{id}"), &json!({"properties": bad}))
+            .await;
+        assert_eq!(r.status, 400, "{ty}");
+        let found = http
+            .post(
+                &format!("{base}/search"),
+                &json!({"filterGroups": [{"filters": [{"propertyName": name_prop, "operator": "EQ", "value": "Renamed"}]}]}),
+            )
+            .await
+            .json();
+        assert_eq!(found["total"], 1, "{ty}: {found}");
+        assert_eq!(found["results"][0]["id"], id.as_str());
+        let batch = http
+            .post(
+                &format!("{base}/batch/read"),
+                &json!({"inputs": [{"id": id}, {"id": "1"}], "properties": [name_prop]}),
+            )
+            .await;
+        assert_eq!(batch.status, 207, "{ty}");
+        let r = http
+            .post(
+                &format!("{base}/batch/update"),
+                &json!({"inputs": [{"id": id, "properties": {name_prop: "Again"}}]}),
+            )
+            .await;
+        assert_eq!(r.json()["results"][0]["properties"][name_prop], "Again");
+        let r = http
+            .post(
+                &format!("{base}/batch/create"),
+                &json!({"inputs": [{"properties": {name_prop: "B1"}}, {"properties": {name_prop: "B2"}}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.json()["results"].as_array().map(Vec::len), Some(2));
+        assert_eq!(http.delete(&format!("{base}/{id}")).await.status, 204);
+        assert_eq!(http.get(&format!("{base}/{id}")).await.status, 404);
+        let r = http
+            .post(
+                &format!("{base}/batch/archive"),
+                &json!({"inputs": [{"id": id}]}),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+    }
+}
+
+#[tokio::test]
+async fn custom_objects_by_name_fully_qualified_name_or_type_id() {
+    let (sb, http) = start(config()).await;
+    let ids = sb
+        .control()
+        .object_ids("pets")
+        .expect("pets are served by default");
+    assert_eq!(ids.len(), 50);
+    assert_eq!(sb.control().object_ids("2-1000001"), Some(ids.clone()));
+    assert_eq!(sb.control().object_ids("tickets"), None);
+    let first = ids[0];
+    // custom objects return hs_createdate, hs_lastmodifieddate and hs_object_id by default
+    for path in ["pets", "2-1000001", "p62515_pets"] {
+        let b = http
+            .get(&format!("/crm/v3/objects/{path}/{first}"))
+            .await
+            .json();
+        assert_eq!(b["id"], first.to_string(), "{path}");
+        let mut keys: Vec<&String> = b["properties"].as_object().expect("props").keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
+        );
+    }
+    let b = http
+        .get(&format!(
+            "/crm/v3/objects/pets/{first}?properties=name,species"
+        ))
+        .await
+        .json();
+    assert!(
+        b["properties"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("pets "))
+    );
+
+    // create (read-only and unknown properties refused), update, search, batch, archive
+    let r = http
+        .post(
+            "/crm/v3/objects/pets",
+            &json!({"properties": {"name": "Rex", "species": "dog", "age": "3"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let created = r.json();
+    assert!(created["properties"]["hs_createdate"].is_string());
+    let id = created["id"].as_str().expect("id").to_owned();
+    for bad in [json!({"hs_createdate": "x"}), json!({"color": "red"})] {
+        let r = http
+            .post("/crm/v3/objects/pets", &json!({"properties": bad}))
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_error_shape(&r.json(), "VALIDATION_ERROR");
+    }
+    let r = http
+        .patch(
+            &format!("/crm/v3/objects/2-1000001/{id}"),
+            &json!({"properties": {"age": "4"}}),
+        )
+        .await;
+    assert_eq!(r.json()["properties"]["age"], "4");
+    let found = http
+        .post(
+            "/crm/v3/objects/pets/search",
+            &json!({"query": "Rex", "properties": ["name", "age"]}),
+        )
+        .await
+        .json();
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["results"][0]["properties"]["age"], "4");
+    let r = http
+        .post(
+            "/crm/v3/objects/pets/batch/read",
+            &json!({"inputs": [{"id": id}, {"id": first.to_string()}], "properties": ["name"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["results"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        http.delete(&format!("/crm/v3/objects/pets/{id}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        http.get(&format!("/crm/v3/objects/pets/{id}")).await.status,
+        404
+    );
+
+    // the read-only token reads custom objects but cannot write them
+    let ro = http.with_token(Some(DEFAULT_HUBSPOT_READONLY_TOKEN));
+    assert_eq!(ro.get("/crm/v3/objects/pets").await.status, 200);
+    let r = ro
+        .post(
+            "/crm/v3/objects/pets",
+            &json!({"properties": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_error_shape(&r.json(), "MISSING_SCOPES");
+
+    // types that are not configured answer HubSpot's 400
+    for t in ["tickets", "2-999", "p62515_cars"] {
+        let r = http.get(&format!("/crm/v3/objects/{t}")).await;
+        assert_eq!(r.status, 400, "{t}");
+        let b = r.json();
+        assert_error_shape(&b, "VALIDATION_ERROR");
+        assert_eq!(
+            b["message"],
+            format!("Unable to infer object type from: {t}")
+        );
+    }
+}
+
+#[tokio::test]
+async fn configured_custom_object_types_and_their_validation() {
+    let mut c = config();
+    c.hubspot.custom_objects = vec![
+        CustomObjectType::new(
+            "tickets",
+            "0-5",
+            ["subject", "content", "hs_pipeline_stage_x"],
+        )
+        .with_records(7),
+    ];
+    // hs_ prefixes are reserved for the system properties
+    let err = Sandbox::start(c.clone()).await.expect_err("invalid config");
+    assert!(err.to_string().contains("hs_"), "{err}");
+    c.hubspot.custom_objects[0].properties.pop();
+    let (sb, http) = start(c.clone()).await;
+    let b = http
+        .get("/crm/v3/objects/0-5?limit=100&properties=subject")
+        .await
+        .json();
+    assert_eq!(b["results"].as_array().map(Vec::len), Some(7));
+    assert!(b["results"][0]["properties"]["subject"].is_string());
+    // pets are not configured any more
+    assert_eq!(http.get("/crm/v3/objects/pets").await.status, 400);
+    drop(sb);
+    // a name taken by a built-in type is refused
+    c.hubspot.custom_objects = vec![CustomObjectType::new("deals", "2-1", ["x"])];
+    assert!(Sandbox::start(c).await.is_err());
+}
+
+#[tokio::test]
+async fn create_with_associations_links_both_ways() {
+    let (sb, http) = start(config()).await;
+    let contact = sb.control().contact_ids()[5].to_string();
+    let company = sb.control().company_ids()[2].to_string();
+    let assoc = |id: &str, type_id: u64| json!({"to": {"id": id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]});
+    let r = http
+        .post(
+            "/crm/v3/objects/deals",
+            &json!({"properties": {"dealname": "Linked"}, "associations": [assoc(&contact, 3), assoc(&company, 341)]}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let deal = r.json()["id"].as_str().expect("id").to_owned();
+    let b = http
+        .get(&format!(
+            "/crm/v3/objects/deals/{deal}?associations=contacts,companies"
+        ))
+        .await
+        .json();
+    assert_eq!(
+        b["associations"]["contacts"]["results"],
+        json!([{"id": contact, "type": "deal_to_contact"}])
+    );
+    assert_eq!(
+        b["associations"]["companies"]["results"],
+        json!([{"id": company, "type": "deal_to_company"}])
+    );
+    let c = http
+        .get(&format!(
+            "/crm/v3/objects/contacts/{contact}?associations=deals"
+        ))
+        .await
+        .json();
+    assert!(
+        c["associations"]["deals"]["results"]
+            .as_array()
+            .is_some_and(|d| {
+                d.iter().any(|d| {
+                    d["id"].as_str() == Some(deal.as_str()) && d["type"] == "contact_to_deal"
+                })
+            })
+    );
+    // a type id that does not start at deals, or a missing target, is a 400 and creates nothing
+    let before = sb.control().deal_ids().len();
+    for bad in [assoc(&contact, 279), assoc("999999999", 3)] {
+        let r = http
+            .post(
+                "/crm/v3/objects/deals",
+                &json!({"properties": {"dealname": "No"}, "associations": [bad]}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_error_shape(&r.json(), "VALIDATION_ERROR");
+    }
+    assert_eq!(sb.control().deal_ids().len(), before);
+    // in a batch with trace ids, the bad input is a 207 error and the good one is linked
+    let r = http
+        .post(
+            "/crm/v3/objects/deals/batch/create",
+            &json!({"inputs": [
+                {"properties": {"dealname": "Good"}, "associations": [assoc(&company, 5)], "objectWriteTraceId": "g"},
+                {"properties": {"dealname": "Bad"}, "associations": [assoc("1", 5)], "objectWriteTraceId": "b"}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 207);
+    let b = r.json();
+    assert_eq!(
+        b["errors"][0]["context"]["objectWriteTraceId"],
+        json!(["b"])
+    );
+    let good = b["results"][0]["id"].as_str().expect("id").to_owned();
+    let g = http
+        .get(&format!(
+            "/crm/v3/objects/deals/{good}?associations=companies"
+        ))
+        .await
+        .json();
+    assert_eq!(g["associations"]["companies"]["results"][0]["id"], company);
 }

@@ -254,3 +254,46 @@ async fn webhook_batches_arrive_signed_and_breakable() {
         "altered body no longer matches"
     );
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_413_in_each_apis_shape_and_the_connection_survives() {
+    let mut c = SandboxConfig::small();
+    c.max_body_bytes = 4096;
+    let sb = Sandbox::start(c).await.expect("starts");
+    let hs = Http::new(sb.hubspot_url(), Some(&sb.hubspot_token()));
+    let mc = Http::new(sb.manychat_url(), Some(&sb.manychat_token()));
+    // a body well past the limit, sent in full (the sandbox drains it, then answers)
+    let big = json!({"properties": {"firstname": "x".repeat(64 * 1024)}});
+    let r = hs.post("/crm/v3/objects/contacts", &big).await;
+    assert_eq!(r.status, 413);
+    let b = r.json();
+    assert_eq!(b["status"], "error");
+    assert_eq!(b["category"], "VALIDATION_ERROR");
+    assert!(b["correlationId"].is_string());
+    assert!(
+        b["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("maximum is 4096")),
+        "{b}"
+    );
+    let r = mc
+        .post(
+            "/fb/subscriber/createSubscriber",
+            &json!({"first_name": "y".repeat(10_000)}),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let b = r.json();
+    assert_eq!(b["status"], "error");
+    assert!(b["details"]["messages"][0]["message"].is_string(), "{b}");
+    // nothing was created, the log has the 413s, and the same client keeps working
+    assert_eq!(sb.control().contact_ids().len(), 100);
+    let statuses: Vec<Option<u16>> = sb.log().entries().iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Some(413), Some(413)]);
+    assert!(sb.log().entries().iter().all(|e| !e.processed));
+    let small = json!({"properties": {"firstname": "ok", "email": "small@example.test"}});
+    assert_eq!(
+        hs.post("/crm/v3/objects/contacts", &small).await.status,
+        201
+    );
+}

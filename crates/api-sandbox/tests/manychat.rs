@@ -552,3 +552,352 @@ async fn send_flow_allows_100_per_subscriber_per_hour() {
     );
     assert_eq!(sb.control().deliveries_to(subs[0]).len(), 101);
 }
+
+#[tokio::test]
+async fn growth_tools_otn_topics_and_widgets() {
+    let (_sb, http) = start(config()).await;
+    let tools = http.get("/fb/page/getGrowthTools").await.json();
+    assert_eq!(tools["status"], "success");
+    let list = tools["data"].as_array().expect("array");
+    assert!(!list.is_empty());
+    for t in list {
+        assert!(
+            t["id"].is_u64() && t["name"].is_string() && t["type"].is_string(),
+            "{t}"
+        );
+    }
+    // the deprecated alias answers the same data
+    assert_eq!(http.get("/fb/page/getWidgets").await.json(), tools);
+    let topics = http.get("/fb/page/getOtnTopics").await.json();
+    assert!(topics["data"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t["name"] == "Channel news" && t["description"].is_string())
+    }));
+    assert_eq!(
+        http.post("/fb/page/getGrowthTools", &json!({}))
+            .await
+            .status,
+        405
+    );
+}
+
+#[tokio::test]
+async fn create_custom_field_then_use_it() {
+    let (sb, http) = start(config()).await;
+    let r = http
+        .post(
+            "/fb/page/createCustomField",
+            &json!({"caption": "loyalty_points", "type": "number", "description": "Points"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let b = r.json();
+    assert_eq!(b["status"], "success");
+    let field = &b["data"]["field"];
+    assert_eq!(field["name"], "loyalty_points");
+    assert_eq!(field["type"], "number");
+    assert_eq!(field["description"], "Points");
+    let id = field["id"].as_u64().expect("numeric id");
+    let fields = http.get("/fb/page/getCustomFields").await.json();
+    assert!(
+        fields["data"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["id"] == id))
+    );
+    let sub = sb.control().subscriber_ids()[0];
+    let r = http
+        .post(
+            "/fb/subscriber/setCustomField",
+            &json!({"subscriber_id": sub, "field_id": id, "field_value": 12}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": "success"}));
+    // duplicate caption, unknown type, missing caption
+    for body in [
+        json!({"caption": "Loyalty_Points", "type": "number"}),
+        json!({"caption": "x", "type": "list"}),
+        json!({"type": "text"}),
+    ] {
+        let r = http.post("/fb/page/createCustomField", &body).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_validation_error(&r.json());
+    }
+}
+
+#[tokio::test]
+async fn bot_fields_get_create_and_set() {
+    let (_sb, http) = start(config()).await;
+    let b = http.get("/fb/page/getBotFields").await.json();
+    let fields = b["data"].as_array().expect("array").clone();
+    let promo = fields
+        .iter()
+        .find(|f| f["name"] == "promo_code")
+        .expect("seeded bot field");
+    assert_eq!(promo["type"], "text");
+    assert_eq!(promo["value"], "WELCOME10");
+    let promo_id = promo["id"].as_u64().expect("id");
+
+    let r = http
+        .post(
+            "/fb/page/createBotField",
+            &json!({"name": "season", "type": "text", "value": "spring"}),
+        )
+        .await
+        .json();
+    assert_eq!(r["status"], "success");
+    assert_eq!(r["data"]["field"]["name"], "season");
+    assert_eq!(r["data"]["field"]["value"], "spring");
+
+    let ok = json!({"status": "success"});
+    let set = |path: &'static str, body: Value| {
+        let http = http.clone();
+        async move { http.post(path, &body).await }
+    };
+    assert_eq!(
+        set(
+            "/fb/page/setBotField",
+            json!({"field_id": promo_id, "field_value": "SUMMER"})
+        )
+        .await
+        .json(),
+        ok
+    );
+    assert_eq!(
+        set(
+            "/fb/page/setBotFieldByName",
+            json!({"field_name": "OPENING_HOUR", "field_value": 9})
+        )
+        .await
+        .json(),
+        ok
+    );
+    assert_eq!(
+        set(
+            "/fb/page/setBotFields",
+            json!({"fields": [
+                {"field_name": "store_open", "field_value": false},
+                {"field_name": "season", "field_value": "summer"}
+            ]})
+        )
+        .await
+        .json(),
+        ok
+    );
+    let now = http.get("/fb/page/getBotFields").await.json();
+    let value = |name: &str| {
+        now["data"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["name"] == name))
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(value("promo_code"), Some(json!("SUMMER")));
+    assert_eq!(value("opening_hour"), Some(json!(9)));
+    assert_eq!(value("store_open"), Some(json!(false)));
+    assert_eq!(value("season"), Some(json!("summer")));
+
+    // wrong type, unknown field, > 20 items; a bad item in setBotFields changes nothing
+    let too_many: Vec<Value> = (0..21)
+        .map(|_| json!({"field_name": "season", "field_value": "x"}))
+        .collect();
+    for (path, body) in [
+        (
+            "/fb/page/setBotField",
+            json!({"field_id": promo_id, "field_value": 5}),
+        ),
+        (
+            "/fb/page/setBotFieldByName",
+            json!({"field_name": "nope", "field_value": "x"}),
+        ),
+        ("/fb/page/setBotFields", json!({"fields": too_many})),
+        (
+            "/fb/page/setBotFields",
+            json!({"fields": [
+                {"field_name": "season", "field_value": "autumn"},
+                {"field_name": "store_open", "field_value": "yes"}
+            ]}),
+        ),
+        (
+            "/fb/page/createBotField",
+            json!({"name": "Season", "type": "text"}),
+        ),
+        (
+            "/fb/page/createBotField",
+            json!({"name": "n", "type": "number", "value": "1"}),
+        ),
+    ] {
+        let r = http.post(path, &body).await;
+        assert_eq!(r.status, 400, "{path} {body}");
+        assert_validation_error(&r.json());
+    }
+    let after = http.get("/fb/page/getBotFields").await.json();
+    assert!(after["data"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|f| f["name"] == "season" && f["value"] == "summer")
+    }));
+}
+
+#[tokio::test]
+async fn find_by_custom_field_text_and_number_newest_write_first() {
+    let (sb, http) = start(config()).await;
+    let ids = sb.control().subscriber_ids();
+    for id in [ids[3], ids[1], ids[2]] {
+        let r = http
+            .post(
+                "/fb/subscriber/setCustomFieldByName",
+                &json!({"subscriber_id": id, "field_name": "score", "field_value": 42}),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let b = http
+        .get("/fb/subscriber/findByCustomField?field_id=3&field_value=42")
+        .await
+        .json();
+    assert_eq!(b["status"], "success");
+    let got: Vec<String> = b["data"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("string id").to_owned())
+        .collect();
+    assert_eq!(
+        got,
+        [ids[2], ids[1], ids[3]].map(|i| i.to_string()),
+        "sorted by the latest update of the field"
+    );
+    // text field: the seeded hubspot_contact_id
+    let contact = sb.control().contact_ids()[0];
+    let sub = sb.control().subscriber_for_contact(contact);
+    let b = http
+        .get(&format!(
+            "/fb/subscriber/findByCustomField?field_id=1&field_value={contact}"
+        ))
+        .await
+        .json();
+    let found = b["data"].as_array().expect("array");
+    assert_eq!(
+        found.first().map(|s| s["id"].clone()),
+        sub.map(|s| json!(s.to_string()))
+    );
+    // no match is an empty list
+    let b = http
+        .get("/fb/subscriber/findByCustomField?field_id=3&field_value=-1")
+        .await
+        .json();
+    assert_eq!(b["data"], json!([]));
+    // boolean fields, unknown fields, non-numbers and missing params are validation errors
+    for q in [
+        "field_id=5&field_value=true",
+        "field_id=999&field_value=1",
+        "field_id=3&field_value=abc",
+        "field_value=1",
+        "field_id=3",
+    ] {
+        let r = http
+            .get(&format!("/fb/subscriber/findByCustomField?{q}"))
+            .await;
+        assert_eq!(r.status, 400, "{q}");
+        assert_validation_error(&r.json());
+    }
+}
+
+#[tokio::test]
+async fn get_info_by_user_ref_and_send_content_by_user_ref() {
+    let (sb, http) = start(config()).await;
+    let ctl = sb.control();
+    let (sub, user_ref) = ctl
+        .subscriber_ids()
+        .into_iter()
+        .find_map(|s| ctl.user_ref_of(s).map(|r| (s, r)))
+        .expect("some subscriber has a user_ref");
+    let b = http
+        .get(&format!(
+            "/fb/subscriber/getInfoByUserRef?user_ref={user_ref}"
+        ))
+        .await
+        .json();
+    assert_eq!(b["status"], "success");
+    assert_eq!(b["data"]["id"], sub.to_string());
+    assert_eq!(b["data"]["user_refs"][0]["user_ref"], user_ref);
+    // not registered: 2011; registered but not linked: 2012 (Response_Error_With_Code)
+    let r = http.get("/fb/subscriber/getInfoByUserRef?user_ref=5").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["code"], 2011);
+    assert_eq!(r.json()["status"], "error");
+    let unlinked = ctl.unlinked_user_refs()[0];
+    let r = http
+        .get(&format!(
+            "/fb/subscriber/getInfoByUserRef?user_ref={unlinked}"
+        ))
+        .await;
+    assert_eq!((r.status, r.json()["code"].clone()), (400, json!(2012)));
+
+    let data = json!({"version": "v2", "content": {
+        "messages": [{"type": "text", "text": "Hi from the checkbox"}],
+        "actions": [{"action": "add_tag", "tag_name": "vip"}]
+    }});
+    let r = http
+        .post(
+            "/fb/sending/sendContentByUserRef",
+            &json!({"user_ref": user_ref, "data": data}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": "success"}));
+    let d = ctl.deliveries_to(sub);
+    assert_eq!(d.len(), 1);
+    assert!(
+        matches!(&d[0].kind, DeliveryKind::Content { data: sent, message_tag: None } if *sent == data)
+    );
+    // actions are documented as not processed by this method
+    let info = ctl.subscriber(sub).expect("exists");
+    assert!(
+        info["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["name"] != "vip")),
+        "{info}"
+    );
+    let r = http
+        .post(
+            "/fb/sending/sendContentByUserRef",
+            &json!({"user_ref": unlinked, "data": data}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(ctl.user_ref_deliveries(), vec![(unlinked, data.clone())]);
+    // unknown ref and an invalid block are validation errors, and nothing is recorded
+    for body in [
+        json!({"user_ref": 5, "data": data}),
+        json!({"user_ref": user_ref, "data": {"version": "v1", "content": {"messages": []}}}),
+        json!({"data": data}),
+    ] {
+        let r = http.post("/fb/sending/sendContentByUserRef", &body).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_validation_error(&r.json());
+    }
+    assert_eq!(ctl.deliveries().len(), 1);
+    assert_eq!(ctl.user_ref_deliveries().len(), 1);
+}
+
+#[tokio::test]
+async fn verify_by_signed_request() {
+    let (sb, http) = start(config()).await;
+    let sub = sb.control().subscriber_ids()[0];
+    let r = http
+        .post(
+            "/fb/subscriber/verifyBySignedRequest",
+            &json!({"subscriber_id": sub, "signed_request": "c2ln.eyJ1c2VyIjoxfQ"}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": "success"}));
+    for body in [
+        json!({"subscriber_id": sub, "signed_request": "nodot"}),
+        json!({"subscriber_id": 1, "signed_request": "a.b"}),
+        json!({"subscriber_id": sub}),
+    ] {
+        let r = http
+            .post("/fb/subscriber/verifyBySignedRequest", &body)
+            .await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_validation_error(&r.json());
+    }
+}

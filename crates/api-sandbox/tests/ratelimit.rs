@@ -196,3 +196,49 @@ async fn manychat_per_operation_limits() {
         200
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn manychat_limits_of_the_added_endpoints() {
+    let sb = Sandbox::start(SandboxConfig::small())
+        .await
+        .expect("starts");
+    let mc = Http::new(sb.manychat_url(), Some(&sb.manychat_token()));
+    let find = "/fb/subscriber/findByCustomField?field_id=3&field_value=1";
+    for _ in 0..10 {
+        assert_eq!(mc.get(find).await.status, 200);
+    }
+    let r = mc.get(find).await;
+    assert_eq!(r.status, 429);
+    assert!(
+        r.json()["details"]["messages"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("10 queries per second"))
+    );
+    // bot fields are a page read (100/s); getInfoByUserRef has no stated limit
+    for _ in 0..100 {
+        assert_eq!(mc.get("/fb/page/getBotFields").await.status, 200);
+    }
+    assert_eq!(mc.get("/fb/page/getBotFields").await.status, 429);
+    for _ in 0..150 {
+        let r = mc.get("/fb/subscriber/getInfoByUserRef?user_ref=5").await;
+        assert_eq!(r.json()["code"], 2011);
+    }
+    // sendContentByUserRef: 25/s
+    let body = serde_json::json!({"user_ref": 5, "data": {}});
+    for _ in 0..25 {
+        assert_eq!(
+            mc.post("/fb/sending/sendContentByUserRef", &body)
+                .await
+                .status,
+            400
+        );
+    }
+    assert_eq!(
+        mc.post("/fb/sending/sendContentByUserRef", &body)
+            .await
+            .status,
+        429
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(mc.get(find).await.status, 200);
+}

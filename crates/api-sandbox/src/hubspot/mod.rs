@@ -53,7 +53,7 @@ impl Op {
         };
         Some(format!(
             "crm.objects.{}.{}",
-            ty.name(),
+            ty.scope_name(),
             if write { "write" } else { "read" }
         ))
     }
@@ -76,7 +76,7 @@ fn parse_op(shared: &Shared, method: &Method, path: &str) -> Result<Op, Reply> {
         ));
     };
     let segs: Vec<&str> = rest.split('/').collect();
-    let ty = ObjectType::parse(&decode_path(segs[0])).ok_or_else(|| {
+    let ty = ObjectType::resolve(&decode_path(segs[0]), &shared.custom_types).ok_or_else(|| {
         error::validation(
             shared,
             &format!("Unable to infer object type from: {}", decode_path(segs[0])),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::BatchOp;
 use super::error::{self, PropError};
-use super::store::{ObjectStore, ObjectType, Props, Record};
+use super::store::{CrmStore, ObjectRef, ObjectStore, ObjectType, Props, Record};
 use crate::reply::Reply;
 use crate::seed::LIFECYCLE_STAGES;
 use crate::state::Shared;
@@ -51,6 +51,75 @@ pub(crate) fn select_props(ty: ObjectType, names: impl IntoIterator<Item = Strin
 
 fn query_props(ty: ObjectType, q: &Query) -> Vec<String> {
     select_props(ty, q.get("properties").cloned().unwrap_or_default())
+}
+
+/// The known properties named for `propertiesWithHistory` (no defaults: none named, none sent).
+fn history_props(ty: ObjectType, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let known = ty.known_properties();
+    let mut seen = HashSet::new();
+    names
+        .into_iter()
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|n| known.contains(&n.as_str()) && seen.insert(n.clone()))
+        .collect()
+}
+
+/// The `associations` query parameter: object types, each a name or an id. An unknown one is
+/// the 400 HubSpot sends (`Unable to infer object type from: …`).
+fn query_associations(shared: &Shared, q: &Query) -> Result<Vec<ObjectType>, Reply> {
+    let mut out = Vec::new();
+    for name in q
+        .get("associations")
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let ty = ObjectType::resolve(name, &shared.custom_types).ok_or_else(|| {
+            error::validation(shared, &format!("Unable to infer object type from: {name}"))
+        })?;
+        if !out.contains(&ty) {
+            out.push(ty);
+        }
+    }
+    Ok(out)
+}
+
+/// What a read returns besides `properties`.
+struct Extras {
+    history: Vec<String>,
+    associations: Vec<ObjectType>,
+}
+
+impl Extras {
+    fn from_query(shared: &Shared, ty: ObjectType, q: &Query) -> Result<Self, Reply> {
+        Ok(Self {
+            history: history_props(
+                ty,
+                q.get("propertiesWithHistory").cloned().unwrap_or_default(),
+            ),
+            associations: query_associations(shared, q)?,
+        })
+    }
+
+    fn render(&self, crm: &CrmStore, ty: ObjectType, rec: &Record, props: &[String]) -> Value {
+        let mut j = rec.to_json(Some(props));
+        if !self.history.is_empty() {
+            j["propertiesWithHistory"] = rec.history_json(ty, &self.history);
+        }
+        if !self.associations.is_empty() {
+            let a = crm.associations_json((ty, rec.id), &self.associations);
+            if a.as_object().is_some_and(|m| !m.is_empty()) {
+                j["associations"] = a;
+            }
+        }
+        j
+    }
 }
 
 fn parse_body(shared: &Shared, body: &Bytes) -> Result<Value, Reply> {
@@ -138,6 +207,7 @@ fn check_props(
 
 fn apply(rec: &mut Record, ty: ObjectType, props: &[(String, String)], now: i64) {
     for (k, v) in props {
+        rec.note_write(ty, k, v, now);
         if v.is_empty() {
             rec.props.remove(k);
         } else {
@@ -162,8 +232,9 @@ fn new_record(
         created_ms: now,
         updated_ms: now,
         archived_at: None,
+        history: Vec::new(),
     };
-    rec.props.insert("createdate", iso_ms(now));
+    rec.props.insert(ty.created_property(), iso_ms(now));
     rec.props.insert("hs_object_id", id.to_string());
     apply(&mut rec, ty, props, now);
     rec
@@ -190,6 +261,7 @@ fn conflict_reply(shared: &Shared, ty: ObjectType, existing: u64) -> Reply {
         ObjectType::Contacts => "Contact",
         ObjectType::Companies => "Company",
         ObjectType::Deals => "Deal",
+        ObjectType::Custom(_) => "Object",
     };
     error::with(
         shared,
@@ -228,6 +300,10 @@ pub(super) fn list(shared: &Shared, ty: ObjectType, q: &Query) -> Reply {
     };
     let archived = flag(q, "archived");
     let props = query_props(ty, q);
+    let extras = match Extras::from_query(shared, ty, q) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let crm = shared.crm.lock();
     let mut page = crm
         .of(ty)
@@ -239,7 +315,7 @@ pub(super) fn list(shared: &Shared, ty: ObjectType, q: &Query) -> Reply {
     let results: Vec<Value> = page
         .by_ref()
         .take(limit)
-        .map(|r| r.to_json(Some(&props)))
+        .map(|r| extras.render(&crm, ty, r, &props))
         .collect();
     let next = page.next().map(|r| r.id);
     let mut out = json!({ "results": results });
@@ -255,11 +331,81 @@ pub(super) fn get(shared: &Shared, ty: ObjectType, id: &str, q: &Query) -> Reply
         Err(r) => return r,
     };
     let props = query_props(ty, q);
+    let extras = match Extras::from_query(shared, ty, q) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let crm = shared.crm.lock();
     match crm.of(ty).find(id, unique, flag(q, "archived")) {
-        Some(r) => Reply::json(200, &r.to_json(Some(&props))),
+        Some(r) => Reply::json(200, &extras.render(&crm, ty, r, &props)),
         None => error::not_found(shared),
     }
+}
+
+/// The object type a HubSpot-defined association type id leads to from `from`
+/// (`SimplePublicObjectInputForCreate.associations[].types[].associationTypeId`).
+fn association_target(from: ObjectType, type_id: u64) -> Option<ObjectType> {
+    use ObjectType::{Companies, Contacts, Deals};
+    match (from, type_id) {
+        (Contacts, 1 | 279) | (Deals, 5 | 341) => Some(Companies),
+        (Companies, 2 | 280) | (Deals, 3) => Some(Contacts),
+        (Contacts, 4) | (Companies, 6 | 342) => Some(Deals),
+        _ => None,
+    }
+}
+
+/// Validates the `associations` of a create input against live records.
+fn create_associations(
+    crm: &CrmStore,
+    ty: ObjectType,
+    v: Option<&Value>,
+) -> Result<Vec<ObjectRef>, String> {
+    let items = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err("associations must be an array".to_owned()),
+    };
+    let mut out = Vec::new();
+    for (i, a) in items.iter().enumerate() {
+        let to_id = a
+            .get("to")
+            .and_then(|t| t.get("id"))
+            .and_then(id_string)
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("associations[{i}].to.id is required"))?;
+        let types = a
+            .get("types")
+            .and_then(Value::as_array)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| format!("associations[{i}].types is required"))?;
+        for t in types {
+            let type_id = t
+                .get("associationTypeId")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    format!("associations[{i}].types[].associationTypeId is required")
+                })?;
+            let target = association_target(ty, type_id).ok_or_else(|| {
+                format!(
+                    "{type_id} is not a valid association type id from {}",
+                    ty.name()
+                )
+            })?;
+            let live = crm
+                .of(target)
+                .records
+                .get(&to_id)
+                .is_some_and(|r| r.archived_at.is_none());
+            if !live {
+                return Err(format!(
+                    "associations[{i}]: {} {to_id} does not exist",
+                    target.upper()
+                ));
+            }
+            out.push((target, to_id));
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn create(shared: &Shared, ty: ObjectType, body: &Bytes) -> Reply {
@@ -273,6 +419,10 @@ pub(super) fn create(shared: &Shared, ty: ObjectType, body: &Bytes) -> Reply {
     };
     let now = shared.clock.now_ms();
     let mut crm = shared.crm.lock();
+    let links = match create_associations(&crm, ty, v.get("associations")) {
+        Ok(l) => l,
+        Err(m) => return error::validation(shared, &m),
+    };
     let store = crm.of_mut(ty);
     if let Some(existing) = conflict(store, ty, &props, None) {
         return conflict_reply(shared, ty, existing);
@@ -282,6 +432,9 @@ pub(super) fn create(shared: &Shared, ty: ObjectType, body: &Bytes) -> Reply {
     let id = rec.id;
     store.insert(ty, rec);
     store.reindex(ty, id, None);
+    for l in links {
+        crm.link((ty, id), l);
+    }
     Reply::json(201, &json)
 }
 
@@ -516,6 +669,22 @@ fn batch_read(
         })
         .unwrap_or_default();
     let props = select_props(ty, names);
+    let history: Vec<String> = history_props(
+        ty,
+        v.get("propertiesWithHistory")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
+    // batch read cannot return associations (HubSpot's docs)
+    let extras = Extras {
+        history,
+        associations: Vec::new(),
+    };
     let archived = flag(q, "archived");
     let crm = shared.crm.lock();
     let store = crm.of(ty);
@@ -526,7 +695,7 @@ fn batch_read(
         match store.find(id, unique, archived) {
             Some(r) => {
                 if seen.insert(r.id) {
-                    results.push(r.to_json(Some(&props)));
+                    results.push(extras.render(&crm, ty, r, &props));
                 }
             }
             None => missing.push(id.clone()),
@@ -550,13 +719,31 @@ fn trace_id(input: &Value) -> Option<String> {
 fn batch_create(shared: &Shared, ty: ObjectType, inputs: &[Value], started: i64) -> Reply {
     let now = shared.clock.now_ms();
     let mut crm = shared.crm.lock();
+    let links: Vec<Result<Vec<ObjectRef>, String>> = inputs
+        .iter()
+        .map(|i| create_associations(&crm, ty, i.get("associations")))
+        .collect();
     let store = crm.of_mut(ty);
     // validate everything first: without trace ids a single bad input fails the whole batch
     let mut planned = Vec::new();
     let mut failures: Vec<(Option<String>, Reply, Value)> = Vec::new();
     let mut batch_unique: HashSet<String> = HashSet::new();
-    for input in inputs {
+    for (input, links) in inputs.iter().zip(links) {
         let trace = trace_id(input);
+        let links = match links {
+            Ok(l) => l,
+            Err(m) => {
+                let ctx = trace
+                    .as_ref()
+                    .map_or(json!({}), |t| json!({"objectWriteTraceId": [t]}));
+                failures.push((
+                    trace.clone(),
+                    error::validation(shared, &m),
+                    standard_error("VALIDATION_ERROR", &m, ctx),
+                ));
+                continue;
+            }
+        };
         match check_props(ty, input.get("properties")) {
             Err(errs) => {
                 let (message, _) =
@@ -586,7 +773,7 @@ fn batch_create(shared: &Shared, ty: ObjectType, inputs: &[Value], started: i64)
                         standard_error("CONFLICT", &message, ctx),
                     ));
                 } else {
-                    planned.push((props, trace));
+                    planned.push((props, trace, links));
                 }
             }
         }
@@ -595,7 +782,8 @@ fn batch_create(shared: &Shared, ty: ObjectType, inputs: &[Value], started: i64)
         return reply.clone();
     }
     let mut results = Vec::new();
-    for (props, trace) in planned {
+    let mut made = Vec::new();
+    for (props, trace, links) in planned {
         let rec = new_record(store, ty, &props, now);
         let mut j = rec.to_json(None);
         if let Some(t) = trace {
@@ -605,6 +793,12 @@ fn batch_create(shared: &Shared, ty: ObjectType, inputs: &[Value], started: i64)
         store.insert(ty, rec);
         store.reindex(ty, id, None);
         results.push(j);
+        made.push((id, links));
+    }
+    for (id, links) in made {
+        for l in links {
+            crm.link((ty, id), l);
+        }
     }
     let errors = failures.into_iter().map(|(_, _, e)| e).collect();
     batch_reply(shared, 201, started, BatchOut { results, errors })

@@ -202,6 +202,7 @@ fn searchable(ty: ObjectType) -> &'static [&'static str] {
         ObjectType::Contacts => &["firstname", "lastname", "email", "phone", "company"],
         ObjectType::Companies => &["name", "domain", "phone", "website"],
         ObjectType::Deals => &["dealname"],
+        ObjectType::Custom(d) => &d.searchable,
     }
 }
 

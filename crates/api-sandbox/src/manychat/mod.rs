@@ -17,7 +17,8 @@ use crate::reply::Reply;
 use crate::state::{Shared, bearer};
 use crate::util::parse_query;
 
-/// `(method, path, queries per second)` for every served operation, as the Swagger states.
+/// `(method, path, queries per second)` for every served operation, as the Swagger states
+/// (`0`: no limit stated, none enforced).
 pub(crate) const ROUTES: &[(&str, &str, u32)] = &[
     ("GET", "/fb/page/getInfo", 100),
     ("GET", "/fb/page/getTags", 100),
@@ -26,9 +27,22 @@ pub(crate) const ROUTES: &[(&str, &str, u32)] = &[
     ("POST", "/fb/page/removeTagByName", 10),
     ("GET", "/fb/page/getCustomFields", 100),
     ("GET", "/fb/page/getFlows", 10),
+    ("GET", "/fb/page/getWidgets", 100),
+    ("GET", "/fb/page/getGrowthTools", 100),
+    ("POST", "/fb/page/createCustomField", 10),
+    ("GET", "/fb/page/getOtnTopics", 100),
+    ("GET", "/fb/page/getBotFields", 100),
+    ("POST", "/fb/page/createBotField", 10),
+    ("POST", "/fb/page/setBotField", 10),
+    ("POST", "/fb/page/setBotFieldByName", 10),
+    ("POST", "/fb/page/setBotFields", 10),
     ("GET", "/fb/subscriber/getInfo", 10),
     ("GET", "/fb/subscriber/findByName", 10),
     ("GET", "/fb/subscriber/findBySystemField", 50),
+    ("GET", "/fb/subscriber/findByCustomField", 10),
+    // no limit is stated for getInfoByUserRef: 0 means none is enforced
+    ("GET", "/fb/subscriber/getInfoByUserRef", 0),
+    ("POST", "/fb/subscriber/verifyBySignedRequest", 10),
     ("POST", "/fb/subscriber/createSubscriber", 10),
     ("POST", "/fb/subscriber/updateSubscriber", 10),
     ("POST", "/fb/subscriber/addTag", 10),
@@ -39,6 +53,7 @@ pub(crate) const ROUTES: &[(&str, &str, u32)] = &[
     ("POST", "/fb/subscriber/setCustomFieldByName", 10),
     ("POST", "/fb/subscriber/setCustomFields", 10),
     ("POST", "/fb/sending/sendContent", 25),
+    ("POST", "/fb/sending/sendContentByUserRef", 25),
     ("POST", "/fb/sending/sendFlow", 20),
 ];
 
@@ -121,7 +136,7 @@ pub(crate) fn handle(shared: &Shared, parts: &http::request::Parts, body: &Bytes
             &[format!("{path} accepts {method} only")],
         );
     }
-    if cfg.rate_limits {
+    if cfg.rate_limits && qps > 0 {
         let d = shared.limits.lock().rolling(
             &format!("mc:{route}"),
             qps,
@@ -163,10 +178,27 @@ pub(crate) fn handle(shared: &Shared, parts: &http::request::Parts, body: &Bytes
         "/fb/page/removeTagByName" => page::remove_tag(shared, &body, true),
         "/fb/page/getCustomFields" => page::custom_fields(shared),
         "/fb/page/getFlows" => page::flows(shared),
+        "/fb/page/getWidgets" | "/fb/page/getGrowthTools" => page::growth_tools(),
+        "/fb/page/createCustomField" => page::create_custom_field(shared, &body),
+        "/fb/page/getOtnTopics" => page::otn_topics(),
+        "/fb/page/getBotFields" => page::bot_fields(shared),
+        "/fb/page/createBotField" => page::create_bot_field(shared, &body),
+        "/fb/page/setBotField" => page::set_bot_field(shared, &body, false),
+        "/fb/page/setBotFieldByName" => page::set_bot_field(shared, &body, true),
+        "/fb/page/setBotFields" => page::set_bot_fields(shared, &body),
         "/fb/subscriber/getInfo" => subscriber::get_info(shared, q("subscriber_id")),
         "/fb/subscriber/findByName" => subscriber::find_by_name(shared, q("name")),
         "/fb/subscriber/findBySystemField" => {
             subscriber::find_by_system_field(shared, q("email"), q("phone"))
+        }
+        "/fb/subscriber/findByCustomField" => {
+            subscriber::find_by_custom_field(shared, q("field_id"), q("field_value"))
+        }
+        "/fb/subscriber/getInfoByUserRef" => {
+            subscriber::get_info_by_user_ref(shared, q("user_ref"))
+        }
+        "/fb/subscriber/verifyBySignedRequest" => {
+            subscriber::verify_by_signed_request(shared, &body)
         }
         "/fb/subscriber/createSubscriber" => subscriber::create(shared, &body),
         "/fb/subscriber/updateSubscriber" => subscriber::update(shared, &body),
@@ -178,6 +210,7 @@ pub(crate) fn handle(shared: &Shared, parts: &http::request::Parts, body: &Bytes
         "/fb/subscriber/setCustomFieldByName" => subscriber::set_field(shared, &body, true),
         "/fb/subscriber/setCustomFields" => subscriber::set_fields(shared, &body),
         "/fb/sending/sendContent" => sending::send_content(shared, &body),
+        "/fb/sending/sendContentByUserRef" => sending::send_content_by_user_ref(shared, &body),
         "/fb/sending/sendFlow" => sending::send_flow(shared, &body),
         _ => error(404, "Not found", &[]),
     }

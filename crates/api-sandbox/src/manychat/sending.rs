@@ -1,4 +1,5 @@
-//! `/fb/sending/sendContent` (with Dynamic Block v2 validation) and `/fb/sending/sendFlow`.
+//! `/fb/sending/sendContent` (with Dynamic Block v2 validation), `sendContentByUserRef` and
+//! `/fb/sending/sendFlow`.
 //! Accepted messages are recorded as [`Delivery`] values.
 
 use std::time::Duration;
@@ -322,18 +323,23 @@ fn apply_actions(mc: &mut ManyChatStore, sub_id: u64, actions: &[Value]) -> Resu
         .subscribers
         .get_mut(&sub_id)
         .ok_or("subscriber_id: Subscriber does not exist")?;
+    let mut touched = Vec::new();
     for (kind, id, value) in plan {
         match kind {
             "add_tag" if !sub.tags.contains(&id) => sub.tags.push(id),
             "remove_tag" => sub.tags.retain(|t| *t != id),
             "set_field_value" => {
                 sub.fields.insert(id, value);
+                touched.push(id);
             }
             "unset_field_value" => {
                 sub.fields.remove(&id);
             }
             _ => {}
         }
+    }
+    for f in touched {
+        mc.touch_field(sub_id, f);
     }
     Ok(())
 }
@@ -395,6 +401,43 @@ pub(super) fn send_content(shared: &Shared, body: &Value) -> Reply {
         },
     );
     success(None)
+}
+
+/// `sendContentByUserRef`: like `sendContent` addressed by a checkbox-plugin `user_ref`;
+/// ManyChat documents that `actions` are not processed, so they are ignored. A ref linked to a
+/// subscriber is recorded as a [`Delivery`] to that subscriber; an unlinked one in the
+/// user-ref delivery list.
+pub(super) fn send_content_by_user_ref(shared: &Shared, body: &Value) -> Reply {
+    let user_ref = match int_field(body, "user_ref") {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(data) = body.get("data") else {
+        return invalid("data: This value should not be blank.");
+    };
+    if let Err(m) = validate_block(data) {
+        return invalid(m);
+    }
+    let mut mc = shared.mc.lock();
+    match mc.user_refs.get(&user_ref).copied() {
+        None => invalid("user_ref: User ref is not registered"),
+        Some(Some(id)) if mc.subscribers.contains_key(&id) => {
+            record(
+                shared,
+                &mut mc,
+                id,
+                DeliveryKind::Content {
+                    data: data.clone(),
+                    message_tag: None,
+                },
+            );
+            success(None)
+        }
+        Some(_) => {
+            mc.user_ref_deliveries.push((user_ref, data.clone()));
+            success(None)
+        }
+    }
 }
 
 pub(super) fn send_flow(shared: &Shared, body: &Value) -> Reply {

@@ -19,6 +19,18 @@ pub(crate) enum FieldType {
 }
 
 impl FieldType {
+    /// Parses a documented type name.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(Self::Text),
+            "number" => Some(Self::Number),
+            "date" => Some(Self::Date),
+            "datetime" => Some(Self::DateTime),
+            "boolean" => Some(Self::Boolean),
+            _ => None,
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Text => "text",
@@ -52,6 +64,16 @@ pub(crate) struct CustomField {
     pub(crate) name: String,
     pub(crate) ty: FieldType,
     pub(crate) description: String,
+}
+
+/// A bot field (a page-level variable) of the page.
+#[derive(Debug, Clone)]
+pub(crate) struct BotField {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) ty: FieldType,
+    pub(crate) description: String,
+    pub(crate) value: Value,
 }
 
 /// A tag of the page.
@@ -139,6 +161,18 @@ pub(crate) struct ManyChatStore {
     pub(crate) next_tag_id: u64,
     /// Per-subscriber `sendFlow` times, for the 100-per-hour limit.
     pub(crate) flow_sends: HashMap<u64, Vec<tokio::time::Instant>>,
+    /// Bot fields of the page.
+    pub(crate) bot_fields: Vec<BotField>,
+    /// Registered `user_ref`s (checkbox plugin users) → the subscriber they are linked to.
+    pub(crate) user_refs: BTreeMap<u64, Option<u64>>,
+    /// Subscriber → its linked `user_ref`.
+    pub(crate) ref_of: HashMap<u64, u64>,
+    /// `(subscriber, field)` → write sequence number, for `findByCustomField`'s ordering.
+    pub(crate) field_writes: HashMap<(u64, u64), u64>,
+    /// Counter behind `field_writes`.
+    pub(crate) write_seq: u64,
+    /// `sendContentByUserRef` deliveries to `user_ref`s not linked to a subscriber.
+    pub(crate) user_ref_deliveries: Vec<(u64, Value)>,
 }
 
 pub(crate) fn norm_phone(p: &str) -> String {
@@ -168,6 +202,22 @@ impl ManyChatStore {
         if let Some(p) = &s.phone {
             self.by_phone.remove(&norm_phone(p));
         }
+    }
+
+    /// Records that a subscriber's field was written now (for `findByCustomField`).
+    pub(crate) fn touch_field(&mut self, sub: u64, field: u64) {
+        self.write_seq += 1;
+        self.field_writes.insert((sub, field), self.write_seq);
+    }
+
+    pub(crate) fn bot_field_by_name(&self, name: &str) -> Option<&BotField> {
+        self.bot_fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn bot_field_json(f: &BotField) -> Value {
+        json!({"id": f.id, "name": f.name, "type": f.ty.name(), "description": f.description, "value": f.value})
     }
 
     pub(crate) fn tag_by_name(&self, name: &str) -> Option<&Tag> {
@@ -208,7 +258,10 @@ impl ManyChatStore {
         json!({
             "id": s.id.to_string(),
             "page_id": page_id.to_string(),
-            "user_refs": [],
+            "user_refs": self
+                .ref_of
+                .get(&s.id)
+                .map_or_else(Vec::new, |r| vec![json!({"user_ref": r, "opted_in": true})]),
             "status": "active",
             "first_name": s.first_name,
             "last_name": s.last_name,

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::store::{ManyChatStore, Subscriber, norm_phone};
-use super::{int_field, invalid, str_field, success};
+use super::store::{FieldType, ManyChatStore, Subscriber, norm_phone};
+use super::{coded, int_field, invalid, str_field, success};
 use crate::reply::Reply;
 use crate::state::Shared;
 
@@ -284,6 +284,7 @@ fn set_one(mc: &mut ManyChatStore, sub_id: u64, field: &Value, value: &Value) ->
         sub.fields.remove(&f.id);
     } else {
         sub.fields.insert(f.id, value.clone());
+        mc.touch_field(sub_id, f.id);
     }
     Ok(())
 }
@@ -357,6 +358,100 @@ pub(super) fn set_fields(shared: &Shared, body: &Value) -> Reply {
             }
             return r;
         }
+    }
+    success(None)
+}
+
+/// `findByCustomField`: Text and Number fields only, newest write of the field first, ≤ 100.
+pub(super) fn find_by_custom_field(
+    shared: &Shared,
+    field_id: Option<&str>,
+    value: Option<&str>,
+) -> Reply {
+    let Some(field_id) = field_id.and_then(|s| s.trim().parse::<u64>().ok()) else {
+        return invalid("field_id: This value should not be blank.");
+    };
+    let Some(value) = value else {
+        return invalid("field_value: This value should not be blank.");
+    };
+    let mc = shared.mc.lock();
+    let Some(field) = mc.fields.iter().find(|f| f.id == field_id) else {
+        return invalid(format!("field_id: Custom field {field_id} not found"));
+    };
+    let wanted: Value = match field.ty {
+        FieldType::Text => json!(value),
+        FieldType::Number => match value.trim().parse::<f64>() {
+            Ok(n) => json!(n),
+            Err(_) => {
+                return invalid(format!(
+                    "field_value: \"{value}\" is not a number for number field \"{}\"",
+                    field.name
+                ));
+            }
+        },
+        other => {
+            return invalid(format!(
+                "field_id: search is supported for text and number fields only, \"{}\" is {}",
+                field.name,
+                other.name()
+            ));
+        }
+    };
+    let same = |v: &Value| match (v, &wanted) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    };
+    let mut found: Vec<(u64, u64)> = mc
+        .subscribers
+        .values()
+        .filter(|s| s.fields.get(&field_id).is_some_and(same))
+        .map(|s| {
+            let seq = mc.field_writes.get(&(s.id, field_id)).copied().unwrap_or(0);
+            (seq, s.id)
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let data: Vec<Value> = found
+        .iter()
+        .take(100)
+        .filter_map(|(_, id)| mc.subscribers.get(id))
+        .map(|s| mc.subscriber_json(s, page_id(shared)))
+        .collect();
+    success(Some(Value::Array(data)))
+}
+
+/// `getInfoByUserRef`: 2011 when the ref is not registered, 2012 when it is not linked yet.
+pub(super) fn get_info_by_user_ref(shared: &Shared, user_ref: Option<&str>) -> Reply {
+    let Some(r) = user_ref.and_then(|s| s.trim().parse::<u64>().ok()) else {
+        return invalid("user_ref: This value should not be blank.");
+    };
+    let mc = shared.mc.lock();
+    match mc.user_refs.get(&r) {
+        None => coded("user_ref is not registered", 2011),
+        Some(None) => coded("user_ref is not linked to a subscriber yet", 2012),
+        Some(Some(id)) => match mc.subscribers.get(id) {
+            Some(s) => success(Some(mc.subscriber_json(s, page_id(shared)))),
+            None => coded("user_ref is not linked to a subscriber yet", 2012),
+        },
+    }
+}
+
+/// `verifyBySignedRequest`: the subscriber must exist and `signed_request` must look like
+/// Messenger's `<signature>.<payload>`.
+pub(super) fn verify_by_signed_request(shared: &Shared, body: &Value) -> Reply {
+    let id = match int_field(body, "subscriber_id") {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let signed = match str_field(body, "signed_request") {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !signed.contains('.') {
+        return invalid("signed_request: The signed request is not valid");
+    }
+    if !shared.mc.lock().subscribers.contains_key(&id) {
+        return not_found();
     }
     success(None)
 }
