@@ -1,0 +1,124 @@
+//! [`ManyChatClassifier`]: the workspace's HTTP classification, plus ManyChat's body `status`.
+
+use http::Response;
+use resilience_core::{AsDynError, Classify, HttpClassifier, Outcome};
+use serde::Deserialize;
+
+/// What a response body's `status` field says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyStatus {
+    /// `"status": "success"`.
+    Success,
+    /// A JSON object whose `status` is anything else (`"error"`).
+    Error,
+    /// A JSON object with no `status` field.
+    Absent,
+    /// Not a JSON object at all.
+    Unreadable,
+}
+
+/// Reads only the `status` field of a JSON body.
+pub(crate) fn body_status(body: &[u8]) -> BodyStatus {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow, default)]
+        status: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Envelope<'_>>(body) {
+        Ok(Envelope { status: None }) => BodyStatus::Absent,
+        Ok(Envelope {
+            status: Some(status),
+        }) if status == "success" => BodyStatus::Success,
+        Ok(_) => BodyStatus::Error,
+        Err(_) => BodyStatus::Unreadable,
+    }
+}
+
+/// Classifies ManyChat answers for every layer of the stack (retry, breaker, rate limiter,
+/// cache).
+///
+/// The workspace's [`HttpClassifier`] decides from the status code, with one refinement for
+/// 2xx answers, because ManyChat sometimes refuses a request with HTTP 200:
+///
+/// | 2xx body | outcome |
+/// | --- | --- |
+/// | `{"status":"success", ...}` (or an object without `status`) | success |
+/// | `{"status":"error", ...}` | neutral: a refusal of this request ("subscriber has blocked the page"), not a sign of an unhealthy API; never cached, never retried, never opens the breaker |
+/// | not a JSON object (a proxy page, a truncated body) | failure |
+///
+/// ```
+/// use bytes::Bytes;
+/// use client_manychat::ManyChatClassifier;
+/// use http::Response;
+/// use resilience_core::{BoxError, Classify, Outcome};
+///
+/// let refused: Result<Response<Bytes>, BoxError> = Ok(Response::new(Bytes::from_static(
+///     br#"{"status":"error","message":"Subscriber has blocked the page"}"#,
+/// )));
+/// assert_eq!(ManyChatClassifier::new().classify(&refused), Outcome::Neutral);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ManyChatClassifier {
+    http: HttpClassifier,
+}
+
+impl ManyChatClassifier {
+    /// The rules above, over the default [`HttpClassifier`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<B: AsRef<[u8]>, E: AsDynError> Classify<Response<B>, E> for ManyChatClassifier {
+    fn classify(&self, result: &Result<Response<B>, E>) -> Outcome {
+        match result {
+            Ok(response) if response.status().is_success() => {
+                match body_status(response.body().as_ref()) {
+                    BodyStatus::Success | BodyStatus::Absent => Outcome::Success,
+                    BodyStatus::Error => Outcome::Neutral,
+                    BodyStatus::Unreadable => Outcome::Failure,
+                }
+            }
+            other => self.http.classify(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use resilience_core::BoxError;
+
+    fn classify(status: u16, body: &'static str) -> Outcome {
+        let response = Response::builder()
+            .status(status)
+            .body(Bytes::from_static(body.as_bytes()))
+            .expect("response");
+        ManyChatClassifier::new().classify(&Ok::<_, BoxError>(response))
+    }
+
+    #[test]
+    fn body_status_decides_2xx() {
+        assert_eq!(
+            classify(200, r#"{"status":"success","data":{}}"#),
+            Outcome::Success
+        );
+        assert_eq!(classify(200, r#"{"data":[]}"#), Outcome::Success);
+        assert_eq!(
+            classify(200, r#"{"status":"error","message":"x"}"#),
+            Outcome::Neutral
+        );
+        assert_eq!(classify(200, "<html>oops</html>"), Outcome::Failure);
+        assert_eq!(classify(200, r#"{"status":"succ"#), Outcome::Failure);
+    }
+
+    #[test]
+    fn other_statuses_follow_the_shared_rules() {
+        assert!(classify(429, r#"{"status":"error"}"#).is_throttled());
+        assert_eq!(classify(400, r#"{"status":"error"}"#), Outcome::Neutral);
+        assert_eq!(classify(503, r#"{"status":"error"}"#), Outcome::Failure);
+        let err: Result<Response<Bytes>, BoxError> = Err("reset".into());
+        assert_eq!(ManyChatClassifier::new().classify(&err), Outcome::Failure);
+    }
+}
