@@ -114,6 +114,16 @@ pub enum ConfigError {
         value: String,
     },
 
+    /// A base URL's port is not a number from 0 to 65535 (often a `user:password@` whose
+    /// password holds a `/`, which ends the authority early).
+    #[error("{var}={value:?} has an invalid port")]
+    UrlPort {
+        /// The variable's name.
+        var: &'static str,
+        /// The value as given (trimmed, credentials redacted).
+        value: String,
+    },
+
     /// A base URL carries a query string or a fragment, which a base URL cannot use.
     #[error("{var}={value:?} must not have a query string or fragment")]
     UrlQuery {
@@ -202,6 +212,7 @@ impl ConfigError {
             | Self::InvalidUrl { var, .. }
             | Self::UrlScheme { var, .. }
             | Self::UrlNoHost { var, .. }
+            | Self::UrlPort { var, .. }
             | Self::UrlQuery { var, .. }
             | Self::UrlCredentials { var, .. }
             | Self::SecretCharacters { var }

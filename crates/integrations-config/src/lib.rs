@@ -67,3 +67,8 @@ pub use pool::PoolConfig;
 pub use secret::Secret;
 pub use shared::{BreakerConfig, CacheConfig, MAX_RETRIES_LIMIT, RetryConfig};
 pub use url::{BaseUrl, BaseUrlError};
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

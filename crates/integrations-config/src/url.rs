@@ -44,6 +44,17 @@ impl BaseUrl {
         if authority.host().is_empty() {
             return Err(BaseUrlError::NoHost);
         }
+        // `http::Uri` accepts any text after the host's `:` as a port (and then reports no
+        // port at all): `https://user:pa/ss@host` would go to host `user`.
+        let after_host = authority
+            .as_str()
+            .rsplit_once(']')
+            .map_or(authority.as_str(), |(_, rest)| rest);
+        if let Some((_, port)) = after_host.rsplit_once(':') {
+            if !port.is_empty() && port.parse::<u16>().is_err() {
+                return Err(BaseUrlError::Port);
+            }
+        }
         if uri.query().is_some() || has_fragment {
             return Err(BaseUrlError::Query);
         }
@@ -75,6 +86,7 @@ impl BaseUrl {
                 BaseUrlError::Scheme => ConfigError::UrlScheme { var, value },
                 BaseUrlError::NoHost => ConfigError::UrlNoHost { var, value },
                 BaseUrlError::Query => ConfigError::UrlQuery { var, value },
+                BaseUrlError::Port => ConfigError::UrlPort { var, value },
                 BaseUrlError::Credentials => ConfigError::UrlCredentials { var, value },
             }
         })
@@ -92,9 +104,20 @@ fn redact_userinfo(value: &str) -> String {
         let rest = &value[rest_start..];
         let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..authority_len];
-        return match authority.rfind('@') {
-            Some(at) => format!("{}[redacted]{}", &value[..rest_start], &rest[at..]),
-            None => value.to_owned(),
+        if let Some(at) = authority.rfind('@') {
+            return format!("{}[redacted]{}", &value[..rest_start], &rest[at..]);
+        }
+        // A password holding `/`, `?` or `#` ends the apparent authority early
+        // (`https://user:pa/ss@host`): an authority that is not `host[:digits]` followed by an
+        // `@` further on is userinfo, so everything up to that `@` goes.
+        let port_ok = authority
+            .rsplit_once(']')
+            .map_or(authority, |(_, rest)| rest)
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()));
+        return match rest.rfind('@') {
+            Some(at) if !port_ok => format!("{}[redacted]{}", &value[..rest_start], &rest[at..]),
+            _ => value.to_owned(),
         };
     }
     "[redacted]".to_owned()
@@ -172,6 +195,9 @@ pub enum BaseUrlError {
     /// The URL has a query string or a fragment.
     #[error("the URL has a query string or fragment")]
     Query,
+    /// The port is not a number from 0 to 65535.
+    #[error("the URL has an invalid port")]
+    Port,
     /// The URL carries `user:password@` credentials.
     #[error("the URL contains credentials")]
     Credentials,
@@ -264,6 +290,13 @@ mod tests {
         let err = BaseUrl::parse_var("HUBSPOT_BASE_URL", "https://u:hunter2@a b").unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
         assert!(!format!("{err:?}").contains("hunter2"));
+        // A password with a `/` ends the authority early: `user` would be the host and
+        // `hunter2` the port. Refused, and the echoed value is still redacted.
+        let err = BaseUrl::parse_var("HUBSPOT_BASE_URL", "https://user:hunter2/x@api.hubapi.com")
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::UrlPort { .. }), "{err:?}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
     }
 
     #[test]
@@ -274,6 +307,19 @@ mod tests {
             "https://[redacted]@a.com"
         );
         assert_eq!(redact_userinfo("u:p@a.com"), "[redacted]");
+        // Passwords holding a delimiter must not end the redaction early.
+        for (input, shown) in [
+            ("https://u:pa/ss@a.com/v3", "https://[redacted]@a.com/v3"),
+            ("https://u:pa?ss@a.com", "https://[redacted]@a.com"),
+            ("https://u:pa#ss@a.com", "https://[redacted]@a.com"),
+        ] {
+            assert_eq!(redact_userinfo(input), shown, "{input}");
+        }
+        assert_eq!(
+            redact_userinfo("https://a.com:8443/x@y"),
+            "https://a.com:8443/x@y"
+        );
+        assert_eq!(redact_userinfo("http://[::1]/x@y?q"), "http://[::1]/x@y?q");
         assert_eq!(redact_userinfo("https://a.com"), "https://a.com");
     }
 
@@ -284,6 +330,13 @@ mod tests {
         let uri: Uri = "/path".parse().unwrap();
         assert!(matches!(BaseUrl::try_from(uri), Err(BaseUrlError::Scheme)));
         assert!(BaseUrl::try_from("http://localhost:1".to_owned()).is_ok());
+        assert!(BaseUrl::parse("http://[::1]:8080/x").is_ok());
+        for bad in ["http://localhost:99999", "https://host:abc/x"] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(BaseUrlError::Port)),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -74,6 +74,18 @@ impl Base {
         if authority.as_str().contains('@') {
             return Err(InvalidBaseUri::Credentials);
         }
+        // `http::Uri` takes any text after the host's `:` as a port (and then reports none), so
+        // `https://user:pa/ss@host` would send requests to host `user`, and `Debug` would print
+        // the password.
+        let after_host = authority
+            .as_str()
+            .rsplit_once(']')
+            .map_or(authority.as_str(), |(_, rest)| rest);
+        if let Some((_, port)) = after_host.rsplit_once(':') {
+            if !port.is_empty() && port.parse::<u16>().is_err() {
+                return Err(InvalidBaseUri::Port);
+            }
+        }
         if uri.query().is_some() {
             return Err(InvalidBaseUri::Query);
         }
@@ -120,6 +132,9 @@ pub enum InvalidBaseUri {
     Credentials,
     /// The URI has a query string, which requests could not combine with theirs.
     Query,
+    /// The port is not a number from 0 to 65535 (often a `user:password@` whose password holds
+    /// a `/`, which ends the authority early).
+    Port,
 }
 
 impl fmt::Display for InvalidBaseUri {
@@ -130,6 +145,7 @@ impl fmt::Display for InvalidBaseUri {
             Self::Scheme => "invalid base uri: the scheme must be http or https",
             Self::Credentials => "invalid base uri: it must not hold user credentials",
             Self::Query => "invalid base uri: it must not have a query string",
+            Self::Port => "invalid base uri: the port is not a number from 0 to 65535",
         })
     }
 }
@@ -382,6 +398,16 @@ mod tests {
             InvalidBaseUri::NotAbsolute
         );
         assert!(BaseUriLayer::parse("https://api.hubapi.com").is_ok());
+        // A password with a `/` would otherwise make `me` the host and `s3cret` the port.
+        let err = BaseUriLayer::parse("https://me:s3cret/x@h/").unwrap_err();
+        assert_eq!(err, InvalidBaseUri::Port);
+        assert!(!err.to_string().contains("s3cret"));
+        assert_eq!(
+            BaseUriLayer::parse("http://127.0.0.1:99999").unwrap_err(),
+            InvalidBaseUri::Port
+        );
+        assert!(BaseUriLayer::parse("http://[::1]:8080/sandbox").is_ok());
+        assert!(BaseUriLayer::parse("http://127.0.0.1:8080").is_ok());
     }
 
     /// Answers with the URI it received.

@@ -51,7 +51,7 @@ impl BearerToken {
 
     /// `true` when a request for `uri` would get the token.
     pub fn applies_to(&self, uri: &Uri) -> bool {
-        Origin::of(uri).is_some_and(|origin| origin == self.origin)
+        self.origin.matches(uri)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - [`HttpClient`]: a pooled hyper-util client over rustls (the `ring` provider set on the
 //!   client's own configuration, Mozilla's roots, HTTP/2 or HTTP/1.1 by ALPN, plain `http://`
-//!   allowed for loopback). It is a tower `Service<http::Request<Body>>` where [`Body`] is a
+//!   accepted for any host, meant for loopback tests and the sandbox). It is a tower `Service<http::Request<Body>>` where [`Body`] is a
 //!   whole, replayable `Full<Bytes>`, and answers `http::Response<Bytes>`, reading each body
 //!   under a cap (32 MiB by default). Its [`TransportError`] has predicates, and holds the
 //!   workspace's `NotSent` marker when the request provably never left.
@@ -87,3 +87,8 @@ pub use client::{
 };
 pub use error::{ApiError, DecodeError, ErrorDetail, HttpError, MAX_BODY_EXCERPT, decode_json};
 pub use user_agent::{DEFAULT_USER_AGENT, UserAgent, UserAgentLayer};
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

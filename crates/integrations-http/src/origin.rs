@@ -30,6 +30,24 @@ impl Origin {
             port,
         })
     }
+
+    /// `true` when `uri` has this origin; the same rule as comparing with [`Origin::of`], but
+    /// without allocating, since it runs for every request through bearer auth.
+    pub(crate) fn matches(&self, uri: &Uri) -> bool {
+        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case(&self.scheme) || !host.eq_ignore_ascii_case(&self.host) {
+            return false;
+        }
+        let port = match uri.port_u16() {
+            Some(port) => port,
+            None if scheme.eq_ignore_ascii_case("http") => 80,
+            None if scheme.eq_ignore_ascii_case("https") => 443,
+            None => return false,
+        };
+        port == self.port
+    }
 }
 
 impl fmt::Debug for Origin {
@@ -66,6 +84,35 @@ mod tests {
         assert_ne!(api, origin("https://api.hubapi.com:8443"));
         assert_ne!(api, origin("https://api.hubapi.com.evil.example"));
         assert_ne!(origin("http://127.0.0.1:1"), origin("http://127.0.0.1:2"));
+    }
+
+    #[test]
+    fn matches_agrees_with_comparing_origins() {
+        let uris = [
+            "https://api.hubapi.com",
+            "https://API.HubApi.com:443/crm",
+            "HTTPS://api.hubapi.com/x?y=1",
+            "http://api.hubapi.com",
+            "https://api.hubapi.com:8443",
+            "https://api.hubapi.com.evil.example",
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:80",
+            "http://127.0.0.1",
+            "ftp://h:21/x",
+            "ftp://h/x",
+            "/relative",
+        ];
+        for api in uris {
+            let Some(origin) = origin(api) else { continue };
+            for uri in uris {
+                let parsed: Uri = uri.parse().expect("test uri");
+                assert_eq!(
+                    origin.matches(&parsed),
+                    Origin::of(&parsed).as_ref() == Some(&origin),
+                    "{api} vs {uri}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -54,3 +54,8 @@ pub use outcome::Outcome;
 
 /// The boxed error type tower middleware uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -6,8 +6,9 @@ use http::HeaderValue;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-/// The longest wait accepted from delta-seconds (one day); larger values are clamped to it, so
-/// a hostile header cannot ask for an overflow or a wait of years.
+/// The longest wait `parse` returns (one day), whether the header gave delta-seconds or an
+/// HTTP-date; larger waits are clamped to it, so a hostile header cannot ask for an overflow or
+/// a wait of years.
 pub const MAX_DELTA: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Why a `Retry-After` value could not be read.
@@ -30,8 +31,9 @@ impl std::error::Error for InvalidRetryAfter {}
 
 /// Parses a `Retry-After` header value into a wait measured from `now`.
 ///
-/// Accepts a non-negative integer number of seconds (clamped to [`MAX_DELTA`]), or an
-/// HTTP-date in any of the three formats RFC 9110 allows (a date before `now` gives zero).
+/// Accepts a non-negative integer number of seconds, or an HTTP-date in any of the three
+/// formats RFC 9110 allows (a date before `now` gives zero); either is clamped to
+/// [`MAX_DELTA`].
 /// Fractional seconds are accepted too, since some servers send them.
 ///
 /// # Errors
@@ -59,7 +61,10 @@ pub fn parse(value: &HeaderValue, now: SystemTime) -> Result<Duration, InvalidRe
         return Err(invalid());
     }
     let at = httpdate::parse_http_date(text).map_err(|_| invalid())?;
-    Ok(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Ok(at
+        .duration_since(now)
+        .unwrap_or(Duration::ZERO)
+        .min(MAX_DELTA))
 }
 
 /// Reads the `Retry-After` header of a response's headers, if present and valid.
@@ -98,6 +103,21 @@ mod tests {
             Ok(MAX_DELTA)
         );
         assert_eq!(parse(&hv("864000"), at(0)), Ok(MAX_DELTA));
+    }
+
+    #[test]
+    fn far_future_dates_are_clamped_like_delta_seconds() {
+        // Year 9999: about 8000 years, more nanoseconds than a u64 holds.
+        assert_eq!(
+            parse(&hv("Fri, 31 Dec 9999 23:59:59 GMT"), at(0)),
+            Ok(MAX_DELTA)
+        );
+        // Just under a day is kept as is.
+        let now = at(784_111_777 - 3600);
+        assert_eq!(
+            parse(&hv("Sun, 06 Nov 1994 08:49:37 GMT"), now),
+            Ok(Duration::from_secs(3600))
+        );
     }
 
     #[test]
