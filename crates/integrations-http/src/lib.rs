@@ -2,7 +2,7 @@
 //!
 //! - [`HttpClient`]: a pooled hyper-util client over rustls (the `ring` provider set on the
 //!   client's own configuration, Mozilla's roots, HTTP/2 or HTTP/1.1 by ALPN, plain `http://`
-//!   accepted for any host, meant for loopback tests and the sandbox). It is a tower `Service<http::Request<Body>>` where [`Body`] is a
+//!   only to loopback hosts unless allowed, for tests and the sandbox). It is a tower `Service<http::Request<Body>>` where [`Body`] is a
 //!   whole, replayable `Full<Bytes>`, and answers `http::Response<Bytes>`, reading each body
 //!   under a cap (32 MiB by default). Its [`TransportError`] has predicates, and holds the
 //!   workspace's `NotSent` marker when the request provably never left.

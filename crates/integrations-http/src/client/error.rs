@@ -1,6 +1,6 @@
 //! The transport's errors: an opaque [`TransportError`] with predicates, and [`BuildError`].
 
-use resilience_core::{BoxError, NotSent, TimedOut};
+use resilience_core::{BoxError, NotSent, Rejected, TimedOut};
 use std::error::Error;
 use std::fmt;
 
@@ -29,6 +29,8 @@ enum Kind {
     Body,
     /// The response body is larger than the cap.
     BodyTooLarge { limit: usize, declared: Option<u64> },
+    /// Plain `http://` to a host that is not loopback, which the client refuses by default.
+    PlainHttp,
 }
 
 impl TransportError {
@@ -56,6 +58,17 @@ impl TransportError {
         }
     }
 
+    /// The request was refused before any connection: plain HTTP to a non-loopback host.
+    pub(crate) fn plain_http() -> Self {
+        Self {
+            kind: Kind::PlainHttp,
+            source: Some(Box::new(NotSent::with_source(Rejected::new(
+                "transport",
+                None,
+            )))),
+        }
+    }
+
     /// Reading the response body failed.
     pub(crate) fn body(error: BoxError) -> Self {
         Self {
@@ -70,6 +83,12 @@ impl TransportError {
             kind: Kind::BodyTooLarge { limit, declared },
             source: None,
         }
+    }
+
+    /// `true` when the request was refused because it would have gone over plain HTTP to a host
+    /// that is not loopback (see [`HttpClientBuilder::allow_plain_http`](super::HttpClientBuilder::allow_plain_http)).
+    pub fn is_plain_http_refused(&self) -> bool {
+        matches!(self.kind, Kind::PlainHttp)
     }
 
     /// `true` when the connection could not be made, so the request was never sent (connection
@@ -136,6 +155,10 @@ impl fmt::Display for TransportError {
             Kind::ConnectTimeout => f.write_str("connect timed out, request not sent"),
             Kind::Request => f.write_str("request failed"),
             Kind::Body => f.write_str("failed to read the response body"),
+            Kind::PlainHttp => f.write_str(
+                "refused to send a request over plain http to a non-loopback host; use https or \
+                 allow plain http explicitly",
+            ),
             Kind::BodyTooLarge {
                 limit,
                 declared: Some(length),

@@ -33,7 +33,8 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 32 * 1024 * 1024;
 ///
 /// - TLS with rustls and the `ring` provider (set on the client's own configuration, so no
 ///   process-wide provider needs installing), Mozilla's roots from `webpki-roots`, HTTP/2 or
-///   HTTP/1.1 chosen by ALPN. Plain `http://` is allowed too (loopback tests, the sandbox).
+///   HTTP/1.1 chosen by ALPN. Plain `http://` is allowed to loopback hosts (tests, the
+///   sandbox) and refused elsewhere unless [`HttpClientBuilder::allow_plain_http`] says so.
 /// - Connections are pooled: idle timeout, idle connections kept per host and the connect
 ///   timeout come from [`PoolConfig`]. Clones share the pool.
 /// - Each response body is collected into [`Bytes`] under a cap
@@ -47,6 +48,7 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 32 * 1024 * 1024;
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Body>,
     max_response_body: usize,
+    allow_plain_http: bool,
 }
 
 impl fmt::Debug for HttpClient {
@@ -90,6 +92,9 @@ impl Service<Request<Body>> for HttpClient {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        if !self.allow_plain_http && is_plain_http_to_remote(request.uri()) {
+            return ResponseFuture::new(std::future::ready(Err(TransportError::plain_http())));
+        }
         let response = self.inner.request(request);
         let limit = self.max_response_body;
         ResponseFuture::new(async move {
@@ -97,6 +102,21 @@ impl Service<Request<Body>> for HttpClient {
             collect(response, limit).await
         })
     }
+}
+
+/// Whether `uri` is plain `http://` to a host other than loopback (`localhost`, 127.0.0.0/8,
+/// `::1`), where a bearer token would cross a network unencrypted.
+fn is_plain_http_to_remote(uri: &http::Uri) -> bool {
+    if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+        return false;
+    }
+    let host = uri.host().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 /// Reads a response body into memory, refusing one larger than `limit` bytes.
@@ -125,6 +145,7 @@ pub struct HttpClientBuilder {
     pool: PoolConfig,
     max_response_body: usize,
     tls: Option<rustls::ClientConfig>,
+    allow_plain_http: bool,
 }
 
 impl Default for HttpClientBuilder {
@@ -133,6 +154,7 @@ impl Default for HttpClientBuilder {
             pool: PoolConfig::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             tls: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -143,6 +165,7 @@ impl fmt::Debug for HttpClientBuilder {
             .field("pool", &self.pool)
             .field("max_response_body", &self.max_response_body)
             .field("custom_tls", &self.tls.is_some())
+            .field("allow_plain_http", &self.allow_plain_http)
             .finish()
     }
 }
@@ -151,6 +174,13 @@ impl HttpClientBuilder {
     /// Pool idle timeout, idle connections kept per host and connect timeout.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
         self.pool = pool;
+        self
+    }
+
+    /// Allows plain `http://` to any host (default `false`: plain HTTP only to loopback, so a
+    /// bearer token never crosses a network unencrypted; `https://` is always allowed).
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
         self
     }
 
@@ -200,6 +230,7 @@ impl HttpClientBuilder {
         Ok(HttpClient {
             inner,
             max_response_body: self.max_response_body,
+            allow_plain_http: self.allow_plain_http,
         })
     }
 }
@@ -219,6 +250,34 @@ fn default_tls_config() -> Result<rustls::ClientConfig, BuildError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let remote = |u: &str| is_plain_http_to_remote(&u.parse().unwrap());
+        assert!(remote("http://api.hubapi.com/crm/v3"));
+        assert!(remote("http://10.0.0.5:8080/"));
+        assert!(remote("http://localhost.evil.example/"));
+        assert!(!remote("https://api.hubapi.com/crm/v3"));
+        assert!(!remote("http://127.0.0.1:8080/"));
+        assert!(!remote("http://127.5.6.7/"));
+        assert!(!remote("http://localhost:3000/"));
+        assert!(!remote("http://LOCALHOST/"));
+        assert!(!remote("http://[::1]:8080/"));
+    }
+
+    #[tokio::test]
+    async fn plain_http_to_a_remote_host_is_refused_before_connecting() {
+        use tower::ServiceExt;
+        let client = HttpClient::builder().build().unwrap();
+        let request = Request::get("http://example.invalid/x")
+            .body(Body::default())
+            .unwrap();
+        let error = client.oneshot(request).await.unwrap_err();
+        assert!(error.is_plain_http_refused(), "{error}");
+        assert!(resilience_core::find_in_chain::<resilience_core::NotSent>(&error).is_some());
+        assert!(resilience_core::find_in_chain::<resilience_core::Rejected>(&error).is_some());
+        assert!(error.to_string().contains("plain http"));
+    }
 
     #[test]
     fn builds_without_a_runtime_or_a_global_crypto_provider() {
