@@ -132,9 +132,18 @@ impl ItemRate {
         let start = tat
             .checked_sub(tolerance)
             .map_or(now, |earliest| earliest.max(now));
-        *tat_slot = Some(tat + self.interval.saturating_mul(permits));
+        // Saturating: an interval configured near `Duration::MAX` must not panic the batch.
+        let next = self.interval.saturating_mul(permits);
+        *tat_slot = Some(tat.checked_add(next).unwrap_or_else(|| far_future(tat)));
         start
     }
+}
+
+/// The latest instant after `from` that `Instant` can represent, within a century (what tokio's
+/// own timer treats as "never").
+fn far_future(from: Instant) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    from.checked_add(CENTURY).unwrap_or(from)
 }
 
 impl RateGate for ItemRate {

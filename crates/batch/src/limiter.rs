@@ -62,10 +62,11 @@ impl<St: RateLimitStore> LimiterGate<St> {
         }
     }
 
-    /// A gate drawing from `key` in `layer`'s store, with the quota the layer configures for
-    /// the key's class.
+    /// A gate drawing from `key` in `layer`'s store, resolved as the layer resolves its
+    /// requests' keys: a class the layer has no quota for draws from the scope's `default`
+    /// bucket (as the layer's own requests of that class do), with that bucket's quota.
     pub fn from_layer<K, C, H>(layer: &RateLimitLayer<K, C, H, St>, key: RateKey) -> Self {
-        let quota = layer.quota_for(key.class());
+        let (key, quota) = layer.resolve_key(key);
         Self::new(layer.store().clone(), key, quota)
     }
 
@@ -130,7 +131,15 @@ impl<St: RateLimitStore> LimiterGate<St> {
                 }
             };
             drop(held);
-            sleep(retry_after.clamp(Duration::from_millis(1), self.max_wait)).await;
+            // Re-ask at the latest after one horizon (a pause may have moved the slot). A zero
+            // horizon reserves nothing ahead: wait for the permit itself. (`clamp` would panic
+            // for a horizon under its 1 ms floor.)
+            let step = if self.max_wait.is_zero() {
+                retry_after
+            } else {
+                retry_after.min(self.max_wait)
+            };
+            sleep(step.max(Duration::from_millis(1))).await;
         }
     }
 }

@@ -144,3 +144,45 @@ async fn a_cancelled_wait_gives_the_permit_back() {
         .await;
     assert_eq!(*start.lock(), Some(Duration::from_millis(200)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn from_layer_draws_from_the_bucket_the_layer_resolves_the_key_to() {
+    use batch::RateGate as _;
+    // The client's requests carry class "contacts", which has no quota of its own: the layer
+    // draws them from the scope's `default` bucket. A gate built from the same key must too.
+    let key = RateKey::new("api.example.com", "contacts");
+    let layer = RateLimitLayer::new("api", ten_per_second())
+        .with_quota("search", Quota::per_second(NonZeroU32::MIN))
+        .with_key_fn(FixedKey(key.clone()))
+        .with_classifier(|_: &Result<u32, BoxError>| Outcome::Success)
+        .with_signals(NoSignals);
+    let gate = LimiterGate::from_layer(&layer, key);
+    assert_eq!(gate.key(), &RateKey::new("api.example.com", "default"));
+
+    let begin = Instant::now();
+    let service = ServiceBuilder::new()
+        .layer(layer)
+        .service(service_fn(|i: u32| async move { Ok::<_, BoxError>(i) }));
+    service.oneshot(1).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    // The client took the only permit of the burst: the batch's permit is due 100 ms later.
+    gate.acquire(NonZeroU32::MIN).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_horizon_waits_for_the_permit_instead_of_panicking() {
+    use batch::RateGate as _;
+    let gate = LimiterGate::new(
+        InMemoryStore::new(),
+        RateKey::scope("api.example.com"),
+        ten_per_second(),
+    )
+    .with_max_wait(Duration::ZERO);
+    let begin = Instant::now();
+    gate.acquire(NonZeroU32::MIN).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    // Nothing may be reserved ahead: the second permit is taken when it is due, 100 ms later.
+    gate.acquire(NonZeroU32::MIN).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_millis(100));
+}

@@ -520,3 +520,16 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_configured_interval_never_panics() {
+    use batch::RateGate as _;
+    use std::num::NonZeroU32;
+    let gate = ItemRate::with_interval(Duration::MAX).unwrap();
+    let begin = Instant::now();
+    // The first permit is due at once; the next one is (practically) never due.
+    gate.acquire(NonZeroU32::new(100).unwrap()).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    let next = tokio::time::timeout(Duration::from_secs(3600), gate.acquire(NonZeroU32::MIN)).await;
+    assert!(next.is_err(), "the second permit must still be waiting");
+}

@@ -25,8 +25,10 @@ pub enum Store {
     DefaultTtl,
     /// Store it for this long (zero means do not store).
     Ttl(Duration),
-    /// Hand it to this caller only; do not store it. Callers waiting on the same key then fill
-    /// for themselves, one at a time.
+    /// Hand it to this caller only; do not store it. The key is then marked uncacheable for
+    /// the default TTL ("hit-for-pass"): callers already waiting on it, and new callers, fill
+    /// for themselves concurrently instead of queueing one fill after another, until a fill
+    /// returns a value that is stored.
     Skip,
 }
 
@@ -109,7 +111,13 @@ struct Shared<K, V> {
     stale_window: Option<Duration>,
     counters: Arc<Counters>,
     refreshing: Mutex<HashSet<K>>,
+    /// Keys whose last fill returned a value not to be stored, until when ("hit-for-pass"):
+    /// single flight would only queue their callers one after another. Bounded.
+    passing: quick_cache::sync::Cache<K, Instant>,
 }
+
+/// How many keys can be marked as passing at once (the oldest marks are evicted first).
+const PASSING_CAPACITY: usize = 1024;
 
 /// A concurrent cache with per-entry TTL, built on `quick_cache::sync::Cache`.
 ///
@@ -118,7 +126,9 @@ struct Shared<K, V> {
 /// - Single flight: [`get_or_insert_with`](Self::get_or_insert_with) and
 ///   [`get_or_fill`](Self::get_or_fill) run one fill per key at a time through quick_cache's
 ///   placeholder guard; concurrent callers wait and share the stored result. If the filling
-///   caller is cancelled (its future dropped) or its result is not stored, the next waiter fills.
+///   caller is cancelled (its future dropped) or its fill fails, the next waiter fills. A value
+///   the fill says not to store ([`Store::Skip`]) marks the key as passing: waiters and new
+///   callers then fill concurrently (no queue) until a storable value arrives.
 /// - Stale-while-revalidate and negative caching, when turned on in [`CacheConfig`].
 /// - Counters ([`stats`](Self::stats)) and `metrics` facade metrics labelled `cache = name`.
 ///
@@ -239,6 +249,7 @@ where
                 stale_window: config.stale_while_revalidate,
                 counters,
                 refreshing: Mutex::new(HashSet::new()),
+                passing: quick_cache::sync::Cache::new(PASSING_CAPACITY),
             }),
         })
     }
@@ -428,6 +439,10 @@ where
             }
         }
 
+        if self.is_passing(&key) {
+            return self.pass_through(key, fill, store_failure).await;
+        }
+
         // Slow path: decide under the write lock, or get quick_cache's placeholder guard (which
         // atomically replaces an expired entry, and makes concurrent callers wait for us).
         let spawn_ok = can_spawn();
@@ -463,7 +478,15 @@ where
                 self.spawn_refresh(key, fill);
                 return Ok(value);
             }
-            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => Some(guard),
+            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
+                // We waited behind a fill whose value was not stored: hand the guard on at once
+                // (the next waiter does the same) and fill alongside them, not after them.
+                if self.is_passing(&key) {
+                    drop(guard);
+                    return self.pass_through(key, fill, store_failure).await;
+                }
+                Some(guard)
+            }
             // Neither happens (we never ask for removal; the async API has no timeout), but if
             // they did, filling without storing is still correct.
             EntryResult::Removed(..) | EntryResult::Timeout => None,
@@ -485,6 +508,8 @@ where
                         self.settle(evicted, &key);
                         self.after_insert();
                     }
+                } else {
+                    self.mark_passing(key, now);
                 }
                 Ok(value)
             }
@@ -505,6 +530,60 @@ where
     }
 
     /// Starts one background refresh of `key` unless one is already running.
+    fn is_passing(&self, key: &K) -> bool {
+        self.shared
+            .passing
+            .get(key)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark_passing(&self, key: K, now: Instant) {
+        self.shared
+            .passing
+            .insert(key, deadline(now, self.shared.default_ttl));
+    }
+
+    /// A fill without single flight, for a key whose values are currently not stored. A value
+    /// that may be stored is stored (replacing any entry) and ends the pass.
+    async fn pass_through<F, Fut, E>(
+        &self,
+        key: K,
+        fill: F,
+        store_failure: Option<fn(&E) -> Negative>,
+    ) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(V, Store), E>>,
+    {
+        self.shared.counters.miss();
+        let result = fill().await;
+        let now = Instant::now();
+        let slot = match &result {
+            Ok((value, store)) => match self.ttl_for(*store) {
+                Some(ttl) => Some((Slot::Value(value.clone()), ttl)),
+                None => {
+                    self.mark_passing(key.clone(), now);
+                    None
+                }
+            },
+            Err(error) => match (self.shared.negative_ttl, store_failure) {
+                (Some(ttl), Some(store)) => Some((Slot::Negative(store(error)), ttl)),
+                _ => None,
+            },
+        };
+        if let Some((slot, ttl)) = slot {
+            self.shared.passing.remove(&key);
+            let entry = Entry {
+                slot,
+                expires_at: deadline(now, ttl),
+            };
+            let evicted = self.shared.cache.insert_with_lifecycle(key.clone(), entry);
+            self.settle(evicted, &key);
+            self.after_insert();
+        }
+        result.map(|(value, _)| value)
+    }
+
     fn spawn_refresh<F, Fut, E>(&self, key: K, fill: F)
     where
         F: FnOnce() -> Fut + Send + 'static,

@@ -324,3 +324,71 @@ async fn the_layer_works_over_any_service_with_its_own_rules() {
     );
     assert_eq!(cache.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_of_an_uncacheable_response_do_not_queue() {
+    for path in ["/no-store", "/500"] {
+        let (service, _cache, calls) = default_setup();
+        let begin = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let service = service.clone();
+            tasks.push(tokio::spawn(async move {
+                service
+                    .oneshot(request("GET", path))
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            10,
+            "{path}: nothing was stored"
+        );
+        // One 100 ms call, then the nine waiters together: not ten calls one after another.
+        assert_eq!(begin.elapsed(), Duration::from_millis(200), "{path}");
+
+        // New callers while the key is passing go straight through, concurrently.
+        let begin = tokio::time::Instant::now();
+        let (a, b) = tokio::join!(
+            send(&service, request("GET", path)),
+            send(&service, request("GET", path))
+        );
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(begin.elapsed(), Duration::from_millis(100), "{path}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_passing_key_is_cached_again_once_a_response_may_be_stored() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let backend = service_fn({
+        let calls = Arc::clone(&calls);
+        move |_: Req| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let mut response = Response::builder();
+                if n == 1 {
+                    response = response.header(CACHE_CONTROL, "no-store");
+                }
+                Ok::<_, BoxError>(response.body(Bytes::from(format!("#{n}"))).unwrap())
+            }
+        }
+    });
+    let cache =
+        HttpResponseCache::new("passing", CacheConfig::new(Duration::from_secs(60))).unwrap();
+    let service = BoxCloneService::new(CacheLayer::new(cache.clone()).layer(backend));
+    assert_eq!(body(&service, request("GET", "/x")).await, "#1");
+    assert_eq!(body(&service, request("GET", "/x")).await, "#2");
+    assert_eq!(
+        body(&service, request("GET", "/x")).await,
+        "#2",
+        "stored again"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(cache.stats().hits, 1);
+}

@@ -228,6 +228,13 @@ impl<K, C, H, St> RateLimitLayer<K, C, H, St> {
             .copied()
             .unwrap_or(self.config.default_quota)
     }
+
+    /// The bucket a request keyed `key` actually draws from, and that bucket's quota: a class
+    /// without a quota of its own shares the scope's `default` bucket, exactly as the service
+    /// resolves it. Use this to draw from the same budget outside the layer (a batch gate).
+    pub fn resolve_key(&self, key: RateKey) -> (RateKey, Quota) {
+        self.config.resolve(key)
+    }
 }
 
 impl<S, K: Clone, C: Clone, H: Clone, St: Clone> Layer<S> for RateLimitLayer<K, C, H, St> {

@@ -266,9 +266,12 @@ impl RateLimitStore for InMemoryStore {
                 gcra::pause(&mut state.gcra, now.saturating_add(nanos(pause)));
             }
             if let Some(server) = observation.quota {
-                let emission =
-                    u64::try_from(server.window.as_nanos().div_ceil(u128::from(server.max)))
-                        .unwrap_or(u64::MAX);
+                // `ServerQuota` is public: a custom `ResponseSignals` may hand over `max: 0`.
+                // Read it as the strictest rate that still moves (1 per window), as the Redis
+                // store does, never as a division by zero.
+                let max = server.max.max(1);
+                let emission = u64::try_from(server.window.as_nanos().div_ceil(u128::from(max)))
+                    .unwrap_or(u64::MAX);
                 let burst = NonZeroU32::new(u32::try_from(server.max).unwrap_or(u32::MAX))
                     .unwrap_or(NonZeroU32::MIN);
                 let learned = Quota::from_raw(emission, burst);
@@ -345,5 +348,22 @@ mod tests {
         let snap = store.snapshot(&key, quota()).unwrap();
         assert_eq!(snap.effective, quota());
         assert_eq!(snap.learned_for, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_custom_signal_with_a_zero_max_is_one_per_window_not_a_panic() {
+        let store = InMemoryStore::new();
+        let key = RateKey::scope("k");
+        let obs = Observation {
+            quota: Some(ServerQuota {
+                max: 0,
+                window: Duration::from_secs(10),
+            }),
+            ..Observation::default()
+        };
+        let effect = store.observe(&key, quota(), obs).into_inner().unwrap();
+        let lowered = effect.limit_changed.unwrap();
+        assert_eq!(lowered.emission_interval(), Duration::from_secs(10));
+        assert_eq!(lowered.burst(), 1);
     }
 }

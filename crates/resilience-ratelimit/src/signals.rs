@@ -76,8 +76,9 @@ impl Observation {
         let quota = match (self.quota, other.quota) {
             // The one with the longer interval per request is stricter.
             (Some(a), Some(b)) => {
-                let per_a = a.window.as_nanos() * u128::from(b.max);
-                let per_b = b.window.as_nanos() * u128::from(a.max);
+                // Saturating: the fields are public, so a custom signal may send any window.
+                let per_a = a.window.as_nanos().saturating_mul(u128::from(b.max));
+                let per_b = b.window.as_nanos().saturating_mul(u128::from(a.max));
                 Some(if per_a >= per_b { a } else { b })
             }
             (a, b) => a.or(b),
@@ -436,6 +437,16 @@ mod tests {
         };
         let m = a.merge(b);
         assert_eq!(m.quota, b.quota);
+        // Extreme values from a custom signal compare without overflowing.
+        let huge = |max| Observation {
+            quota: Some(ServerQuota {
+                max,
+                window: Duration::MAX,
+            }),
+            ..Observation::default()
+        };
+        assert_eq!(huge(1).merge(huge(u64::MAX)).quota, huge(1).quota);
+        assert_eq!(huge(u64::MAX).merge(huge(1)).quota, huge(1).quota);
         assert_eq!(m.remaining, Some(5));
         assert_eq!(m.reset, Some(Duration::from_secs(2)));
         assert_eq!(m.pause, Some(Duration::from_secs(1)));

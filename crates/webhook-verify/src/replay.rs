@@ -85,9 +85,17 @@ impl fmt::Debug for MemoryReplayGuard {
     }
 }
 
+/// How long "forever" is for an unrepresentable expiry: a century.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl ReplayGuard for MemoryReplayGuard {
     fn record(&self, key: &ReplayKey, now: SystemTime, ttl: Duration) -> bool {
-        let expires = now.checked_add(ttl).unwrap_or(now);
+        // A TTL past what `SystemTime` can hold (a tolerance of `Duration::MAX` doubled) means
+        // "remember for good", never "already expired", which would let every replay through.
+        let expires = now
+            .checked_add(ttl)
+            .or_else(|| now.checked_add(FOREVER))
+            .unwrap_or(now);
         // A zero timeout: if another thread is inserting this very key right now, this call
         // is the duplicate.
         match self.seen.entry(key, Some(Duration::ZERO), |_, until| {
@@ -117,5 +125,26 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for std::sync::Arc<G> {
 
     fn forget(&self, key: &ReplayKey) {
         (**self).forget(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Scheme;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn an_unrepresentable_ttl_remembers_instead_of_expiring_at_once() {
+        let guard = MemoryReplayGuard::new(10);
+        let key = ReplayKey::new(Scheme::HubSpotV3, [7; 16]);
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert!(guard.record(&key, now, Duration::MAX));
+        assert!(
+            !guard.record(&key, now, Duration::MAX),
+            "the replay must be refused"
+        );
+        let later = now + Duration::from_secs(365 * 24 * 3600);
+        assert!(!guard.record(&key, later, Duration::MAX));
     }
 }

@@ -458,6 +458,48 @@ async fn replays_are_409_and_a_failed_delivery_can_be_retried() {
 }
 
 #[tokio::test]
+async fn a_delivery_whose_call_is_dropped_mid_way_can_be_retried() {
+    use std::future::Future as _;
+    let guard = Arc::new(MemoryReplayGuard::new(1_000));
+    let layer = v3_layer().replay_guard(guard.clone());
+
+    // The application never answers (the sender hangs up, or a timeout drops the call).
+    let hanging = layer.layer(service_fn(|_: Request<Full<Bytes>>| {
+        std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+    }));
+    let request = v3_request("/hook", "h", "https://h/hook", b"[8]", TS);
+    let mut call = Box::pin(hanging.oneshot(request));
+    let waker = std::task::Waker::noop();
+    assert!(
+        call.as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_pending()
+    );
+    assert_eq!(
+        guard.len(),
+        1,
+        "verified and recorded before the inner call"
+    );
+    drop(call);
+    assert!(
+        guard.is_empty(),
+        "a dropped call must not leave its key behind"
+    );
+
+    // The sender's retry of the same delivery is processed, not refused as a replay.
+    let seen = Seen::default();
+    let ok = layer.layer(inner(seen.clone(), StatusCode::OK));
+    let request = v3_request("/hook", "h", "https://h/hook", b"[8]", TS);
+    assert_eq!(ok.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        guard.len(),
+        1,
+        "a delivery the application took stays recorded"
+    );
+}
+
+#[tokio::test]
 async fn standard_webhooks_replay_is_keyed_on_webhook_id() {
     let seen = Seen::default();
     let secret = WebhookSecret::from_standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
@@ -535,13 +577,31 @@ async fn generic_hmac_replay_window_uses_the_default_ttl() {
 
 #[tokio::test]
 async fn service_accessors_and_debug_do_not_leak_the_secret() {
-    let seen = Seen::default();
-    let mut service = VerifyWebhook::new(inner(seen, StatusCode::OK), HubSpotVerifier::new(SECRET));
-    let _ = service.get_ref();
-    let _ = service.get_mut();
-    let layer = VerifyWebhook::<(), _>::layer(HubSpotVerifier::new(SECRET));
+    use tower::Service as _;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counting = service_fn({
+        let calls = Arc::clone(&calls);
+        move |_: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))))
+        }
+    });
+    let mut service = VerifyWebhook::new(counting, HubSpotVerifier::new(SECRET));
+    let debug = format!("{service:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(debug.contains("redacted"), "{debug}");
+    let layer = VerifyWebhook::<(), _>::layer(
+        HubSpotVerifier::new(SECRET).add_secret(format!("{SECRET}-next")),
+    );
     assert!(!format!("{layer:?}").contains(SECRET));
-    let _inner = service.into_inner();
+
+    // The accessors reach the wrapped service itself: calling through them runs it.
+    let request = || Request::new(Full::new(Bytes::new()));
+    let inner = service.get_mut();
+    inner.ready().await.unwrap().call(request()).await.unwrap();
+    service.get_ref().clone().oneshot(request()).await.unwrap();
+    service.into_inner().oneshot(request()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use tower_service::Service;
 
 use super::{Config, ResponseBody, reject};
 use crate::error::{BoxError, WebhookError};
+use crate::replay::ReplayGuard;
 use crate::request::{ReplayKey, Verify};
 
 pin_project! {
@@ -48,8 +49,7 @@ pin_project! {
         Call {
             #[pin]
             future: F,
-            replay_key: Option<ReplayKey>,
-            config: Arc<Config<V>>,
+            replay: ForgetOnDrop,
         },
         Reject {
             error: Option<WebhookError>,
@@ -97,6 +97,30 @@ where
     }
 }
 
+/// The replay key recorded for a delivery whose inner call is running. Unless the call
+/// succeeds ([`keep`](Self::keep)), the key is forgotten, also when the response future is
+/// dropped mid-call (the client hung up, a timeout fired): the application never took the
+/// delivery, so the sender's retry must get through rather than be refused as a replay.
+pub(crate) struct ForgetOnDrop(Option<(ReplayKey, Arc<dyn ReplayGuard>)>);
+
+impl ForgetOnDrop {
+    fn keep(&mut self) {
+        self.0 = None;
+    }
+
+    fn forget(&mut self) {
+        if let Some((key, guard)) = self.0.take() {
+            guard.forget(&key);
+        }
+    }
+}
+
+impl Drop for ForgetOnDrop {
+    fn drop(&mut self) {
+        self.forget();
+    }
+}
+
 const POLLED_AFTER_COMPLETION: &str = "ResponseFuture polled after completion";
 
 impl<B, S, V, ResBody> Future for ResponseFuture<B, S, V>
@@ -137,30 +161,30 @@ where
                         Ok(verified) => verified,
                         Err(error) => return Poll::Ready(Ok(reject(&error))),
                     };
-                    let replay_key = config.replay.as_ref().map(|_| verified.replay_key);
+                    let replay = ForgetOnDrop(
+                        config
+                            .replay
+                            .as_ref()
+                            .map(|guard| (verified.replay_key, Arc::clone(guard))),
+                    );
                     let mut request = Request::from_parts(parts, Full::new(body));
                     request.extensions_mut().insert(verified);
                     let mut inner = inner.take().expect(POLLED_AFTER_COMPLETION);
                     State::Call {
                         future: inner.call(request),
-                        replay_key,
-                        config: Arc::clone(config),
+                        replay,
                     }
                 }
-                StateProj::Call {
-                    future,
-                    replay_key,
-                    config,
-                } => {
+                StateProj::Call { future, replay } => {
                     let result = ready!(future.poll(cx));
                     let failed = result
                         .as_ref()
                         .map_or(true, |response| !response.status().is_success());
                     if failed {
                         // The application did not take the delivery: let the sender's retry in.
-                        if let (Some(key), Some(guard)) = (replay_key.take(), &config.replay) {
-                            guard.forget(&key);
-                        }
+                        replay.forget();
+                    } else {
+                        replay.keep();
                     }
                     return Poll::Ready(result.map(|response| response.map(Either::Left)));
                 }
