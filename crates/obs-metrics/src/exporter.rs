@@ -304,7 +304,10 @@ impl PrometheusExporter {
                 let (stream, _) = match listener.accept().await {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        tracing::debug!(%error, "metrics listener: accept failed");
+                        // Out of file descriptors and similar errors persist: back off briefly
+                        // instead of spinning a core on a loop of failing accepts.
+                        tracing::warn!(%error, "metrics listener: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         continue;
                     }
                 };
