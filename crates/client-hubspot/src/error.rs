@@ -1,0 +1,357 @@
+//! [`HubSpotError`]: the error of every operation, and [`BuildError`]: the error of building a
+//! client.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use integrations_http::{ApiError, DecodeError, ErrorDetail, HttpError};
+use resilience_core::{Rejected, find_in_chain};
+
+/// Everything that can go wrong with one HubSpot operation.
+///
+/// Built on the workspace's [`HttpError`]: a HubSpot error body is read leniently into an
+/// [`ApiError`] (JSON with category, message and per-field errors, an HTML proxy page, an empty
+/// body), and the predicates follow the workspace's shared classification. A `429` for the
+/// account's **daily** limit is its own variant, [`HubSpotError::DailyLimit`], and is never
+/// retryable: nothing changes before the reset (midnight in the account's time zone).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubSpotError {
+    /// HubSpot answered with a status outside 2xx; the body is read in the [`ApiError`].
+    #[error("hubspot {0}")]
+    Api(#[source] ApiError),
+    /// The account's daily request limit is spent (`429` with `policyName: DAILY`). Retrying
+    /// before the daily reset cannot succeed.
+    #[error("hubspot daily request limit reached; no request can succeed before the daily reset")]
+    DailyLimit(#[source] ApiError),
+    /// A 2xx body did not decode into the expected type; the error names the JSON path.
+    #[error("hubspot {0}")]
+    Decode(#[source] DecodeError),
+    /// No answer was read: the transport failed, a timeout elapsed, or a local layer (breaker,
+    /// rate limiter) refused the request. The [`HttpError`] says which.
+    #[error("hubspot request failed: {0}")]
+    Http(#[source] HttpError),
+    /// The input was refused before anything was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The client was closed with [`HubSpotClient::close`](crate::HubSpotClient::close).
+    #[error("the hubspot client is closed")]
+    Closed,
+}
+
+impl HubSpotError {
+    /// The HTTP status HubSpot answered with, for [`Api`](Self::Api),
+    /// [`DailyLimit`](Self::DailyLimit) and [`Decode`](Self::Decode) errors.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api(api) | Self::DailyLimit(api) => Some(api.status()),
+            Self::Decode(decode) => Some(decode.status()),
+            _ => None,
+        }
+    }
+
+    /// `true` for a `404`: the object (or the route) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// `true` when the request was throttled: HubSpot answered `429` (any policy, the daily
+    /// limit included) or something the shared classifier calls throttling (`423`, `503` with
+    /// `Retry-After`), or the local rate limiter refused to wait that long for a permit.
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            Self::Api(api) => api.is_rate_limited(),
+            Self::DailyLimit(_) => true,
+            Self::Http(http @ HttpError::Rejected { .. }) => {
+                find_in_chain::<Rejected>(http).is_some_and(|r| r.layer() == "rate_limiter")
+            }
+            _ => false,
+        }
+    }
+
+    /// `true` for [`HubSpotError::DailyLimit`].
+    pub fn is_daily_limit(&self) -> bool {
+        matches!(self, Self::DailyLimit(_))
+    }
+
+    /// `true` when repeating the operation later may succeed: a 5xx, a burst `429`, a transport
+    /// failure or a timeout. Never for the daily limit, a caller's 4xx, a decode failure, a
+    /// local rejection, invalid input or a closed client.
+    ///
+    /// Whether repeating a non-idempotent operation is *safe* is another matter: a create that
+    /// timed out may have happened.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api(api) => api.is_retryable(),
+            Self::Http(http) => http.is_retryable(),
+            Self::DailyLimit(_) | Self::Decode(_) | Self::InvalidInput(_) | Self::Closed => false,
+        }
+    }
+
+    /// `true` when a timeout (attempt or total) elapsed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Http(http) if http.is_timeout())
+    }
+
+    /// `true` when a local layer (an open circuit breaker, a rate-limit wait beyond the deadline)
+    /// refused the request before it reached HubSpot.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Self::Http(HttpError::Rejected { .. }))
+    }
+
+    /// HubSpot's error category (`VALIDATION_ERROR`, `OBJECT_NOT_FOUND`, `RATE_LIMIT`, ...).
+    pub fn category(&self) -> Option<&str> {
+        self.api()?.category()
+    }
+
+    /// HubSpot's human-readable message.
+    pub fn message(&self) -> Option<&str> {
+        self.api()?.message()
+    }
+
+    /// The correlation id to quote to HubSpot support (from the body, or the
+    /// `X-HubSpot-Correlation-Id` header).
+    pub fn correlation_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(api) | Self::DailyLimit(api) => api.correlation_id(),
+            Self::Decode(decode) => decode.correlation_id(),
+            Self::Http(http) => http.correlation_id(),
+            _ => None,
+        }
+    }
+
+    /// HubSpot's per-field errors (`errors[]`: message, `in`, code, context).
+    pub fn details(&self) -> &[ErrorDetail] {
+        self.api().map_or(&[], ApiError::details)
+    }
+
+    /// The rate-limit policy a `429` names (`TEN_SECONDLY_ROLLING`, `SECONDLY`, `DAILY`).
+    pub fn policy_name(&self) -> Option<&str> {
+        self.api()?.json()?.get("policyName")?.as_str()
+    }
+
+    /// The wait HubSpot (`Retry-After`) or a local layer (an open breaker) asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(api) | Self::DailyLimit(api) => api.retry_after(),
+            Self::Http(http) => http.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The error body, for [`Api`](Self::Api) and [`DailyLimit`](Self::DailyLimit) errors.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(api) | Self::DailyLimit(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The JSON path that failed to decode, for [`Decode`](Self::Decode) errors.
+    pub fn decode_path(&self) -> Option<&str> {
+        match self {
+            Self::Decode(decode) => Some(decode.path()),
+            _ => None,
+        }
+    }
+}
+
+impl From<HttpError> for HubSpotError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::Api(api) if is_daily_limit_error(&api) => Self::DailyLimit(api),
+            HttpError::Api(api) => Self::Api(api),
+            HttpError::Decode(decode) => Self::Decode(decode),
+            other => Self::Http(other),
+        }
+    }
+}
+
+impl From<resilience_core::BoxError> for HubSpotError {
+    fn from(error: resilience_core::BoxError) -> Self {
+        Self::from(HttpError::from(error))
+    }
+}
+
+fn is_daily_limit_error(api: &ApiError) -> bool {
+    if api.status() != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    match api.json().and_then(|json| json.get("policyName")?.as_str()) {
+        Some(policy) => policy.eq_ignore_ascii_case("DAILY"),
+        None => api
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("daily limit")),
+    }
+}
+
+/// `true` when a response is HubSpot's daily-limit `429`: `policyName` `DAILY` in the body, or,
+/// for a body without a policy, `X-HubSpot-RateLimit-Daily-Remaining: 0`.
+///
+/// The default stack's classifier uses it so that retry never repeats such a call.
+pub fn is_daily_limit_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    let policy = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| json.get("policyName")?.as_str().map(str::to_owned));
+    match policy {
+        Some(policy) => policy.eq_ignore_ascii_case("DAILY"),
+        None => headers
+            .get("x-hubspot-ratelimit-daily-remaining")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0"),
+    }
+}
+
+/// The error of building a client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The configuration is invalid (every problem, each naming its variable or field).
+    #[error(transparent)]
+    Config(#[from] integrations_config::ConfigErrors),
+    /// No token was given.
+    #[error("no hubspot token was given")]
+    MissingToken,
+    /// The base URL is not an http(s) URL with a host.
+    #[error("invalid hubspot base url")]
+    BaseUrl(#[from] integrations_config::BaseUrlError),
+    /// The base URL cannot be used as the API's base URI.
+    #[error("invalid hubspot base url")]
+    BaseUri(#[from] integrations_http::InvalidBaseUri),
+    /// The token cannot be sent as a bearer token.
+    #[error("invalid hubspot token")]
+    Auth(#[from] integrations_http::InvalidBearerAuth),
+    /// The transport could not be built.
+    #[error("failed to build the http transport")]
+    Transport(#[from] integrations_http::BuildError),
+    /// A layer's settings were refused.
+    #[error("invalid {layer} settings: {message}")]
+    Layer {
+        /// The layer (`retry`, `circuit_breaker`, `rate_limit`, `cache`).
+        layer: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::Response;
+
+    fn api_error(status: u16, headers: &[(&str, &str)], body: &str) -> HubSpotError {
+        let mut response = Response::builder().status(status);
+        for (name, value) in headers {
+            response = response.header(*name, *value);
+        }
+        let response = response
+            .body(Bytes::copy_from_slice(body.as_bytes()))
+            .unwrap();
+        HubSpotError::from(
+            integrations_http::decode_json::<serde_json::Value>(&response).unwrap_err(),
+        )
+    }
+
+    #[test]
+    fn validation_error_carries_the_hubspot_body() {
+        let err = api_error(
+            400,
+            &[],
+            r#"{"status":"error","message":"Property values were not valid","correlationId":"c-1",
+               "category":"VALIDATION_ERROR","errors":[{"message":"Property \"x\" does not exist","in":"x","code":"PROPERTY_DOESNT_EXIST"}]}"#,
+        );
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(err.category(), Some("VALIDATION_ERROR"));
+        assert_eq!(err.correlation_id(), Some("c-1"));
+        assert_eq!(err.details()[0].field.as_deref(), Some("x"));
+        assert!(!err.is_retryable() && !err.is_not_found() && !err.is_rate_limited());
+        assert!(
+            err.to_string().starts_with("hubspot api error 400"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn burst_429_is_rate_limited_and_retryable() {
+        let err = api_error(
+            429,
+            &[("retry-after", "2")],
+            r#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"c","policyName":"TEN_SECONDLY_ROLLING"}"#,
+        );
+        assert!(matches!(err, HubSpotError::Api(_)));
+        assert!(err.is_rate_limited() && err.is_retryable() && !err.is_daily_limit());
+        assert_eq!(err.policy_name(), Some("TEN_SECONDLY_ROLLING"));
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(err.category(), Some("RATE_LIMIT"));
+    }
+
+    #[test]
+    fn daily_429_is_its_own_variant_and_never_retryable() {
+        let body = r#"{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","correlationId":"c033","policyName":"DAILY"}"#;
+        let err = api_error(429, &[], body);
+        assert!(err.is_daily_limit() && err.is_rate_limited());
+        assert!(!err.is_retryable());
+        assert_eq!(err.correlation_id(), Some("c033"));
+        assert!(err.to_string().contains("daily"), "{err}");
+        assert!(is_daily_limit_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &HeaderMap::new(),
+            body.as_bytes()
+        ));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-hubspot-ratelimit-daily-remaining", "0".parse().unwrap());
+        assert!(is_daily_limit_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            b""
+        ));
+        assert!(!is_daily_limit_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            br#"{"policyName":"TEN_SECONDLY_ROLLING"}"#
+        ));
+        assert!(!is_daily_limit_response(
+            StatusCode::OK,
+            &headers,
+            body.as_bytes()
+        ));
+    }
+
+    #[test]
+    fn not_found_and_html_gateway_errors() {
+        let err = api_error(
+            404,
+            &[],
+            r#"{"category":"OBJECT_NOT_FOUND","message":"nope"}"#,
+        );
+        assert!(err.is_not_found() && !err.is_retryable());
+        let err = api_error(
+            502,
+            &[],
+            "<html><head><title>502 Bad Gateway</title></head></html>",
+        );
+        assert!(err.is_retryable() && !err.is_not_found());
+        assert_eq!(err.message(), Some("502 Bad Gateway"));
+        assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY));
+    }
+
+    #[test]
+    fn local_errors() {
+        assert!(!HubSpotError::Closed.is_retryable());
+        assert_eq!(
+            HubSpotError::InvalidInput("empty id".into()).to_string(),
+            "invalid input: empty id"
+        );
+        let rejected: resilience_core::BoxError = Box::new(resilience_core::Rejected::new(
+            "circuit_breaker",
+            Some(Duration::from_secs(1)),
+        ));
+        let err = HubSpotError::from(rejected);
+        assert!(err.is_rejected() && !err.is_retryable());
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    }
+}
