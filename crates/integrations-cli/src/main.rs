@@ -1,0 +1,5 @@
+//! The `integrations` binary.
+
+fn main() -> std::process::ExitCode {
+    integrations_cli::main()
+}
