@@ -46,6 +46,11 @@ pub(crate) fn body_status(body: &[u8]) -> BodyStatus {
 /// | `{"status":"error", ...}` | neutral: a refusal of this request ("subscriber has blocked the page"), not a sign of an unhealthy API; never cached, never retried, never opens the breaker |
 /// | not a JSON object (a proxy page, a truncated body) | failure |
 ///
+/// Throttling is only a 429, or a 503 with `Retry-After` (the answers that mean ManyChat
+/// refused the request before processing it, so even a send may be repeated). The shared
+/// rules' other throttling codes (423 Locked, 477) are failures here: ManyChat documents
+/// neither, and a failure never repeats a send.
+///
 /// ```
 /// use bytes::Bytes;
 /// use client_manychat::ManyChatClassifier;
@@ -77,6 +82,15 @@ impl<B: AsRef<[u8]>, E: AsDynError> Classify<Response<B>, E> for ManyChatClassif
                     BodyStatus::Success | BodyStatus::Absent => Outcome::Success,
                     BodyStatus::Error => Outcome::Neutral,
                     BodyStatus::Unreadable => Outcome::Failure,
+                }
+            }
+            Ok(response) if !matches!(response.status().as_u16(), 429 | 503) => {
+                // Only 429 and 503 (with `Retry-After`) mean "refused before processing" at
+                // ManyChat; the shared rules' other throttling codes (423, 477) are not
+                // ManyChat's, and throttling would let a send be repeated.
+                match self.http.classify(result) {
+                    Outcome::Throttled { .. } => Outcome::Failure,
+                    outcome => outcome,
                 }
             }
             other => self.http.classify(other),
@@ -114,10 +128,35 @@ mod tests {
     }
 
     #[test]
+    fn only_429_and_503_are_throttling() {
+        // The shared rules call 423 and 477 (with `Retry-After`) throttling, which would let the
+        // retry policy repeat a send; ManyChat documents neither.
+        for status in [423, 477] {
+            let response = Response::builder()
+                .status(status)
+                .header("retry-after", "1")
+                .body(Bytes::new())
+                .expect("response");
+            let outcome = ManyChatClassifier::new().classify(&Ok::<_, BoxError>(response));
+            assert_eq!(outcome, Outcome::Failure, "{status}");
+        }
+    }
+
+    #[test]
     fn other_statuses_follow_the_shared_rules() {
         assert!(classify(429, r#"{"status":"error"}"#).is_throttled());
         assert_eq!(classify(400, r#"{"status":"error"}"#), Outcome::Neutral);
         assert_eq!(classify(503, r#"{"status":"error"}"#), Outcome::Failure);
+        let response = Response::builder()
+            .status(503)
+            .header("retry-after", "2")
+            .body(Bytes::new())
+            .expect("response");
+        assert!(
+            ManyChatClassifier::new()
+                .classify(&Ok::<_, BoxError>(response))
+                .is_throttled()
+        );
         let err: Result<Response<Bytes>, BoxError> = Err("reset".into());
         assert_eq!(ManyChatClassifier::new().classify(&err), Outcome::Failure);
     }

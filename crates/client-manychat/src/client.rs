@@ -12,7 +12,7 @@ use resilience_cache::HttpResponseCache;
 use resilience_core::BoxError;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use tokio_util::task::TaskTracker;
+use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 
@@ -191,6 +191,7 @@ impl ManyChatClient {
     /// Returns [`ManyChatError::Closed`] after [`close`](Self::close), or the error of the
     /// stack (transport, timeout, local rejection) as [`ManyChatError::Http`].
     pub async fn send(&self, request: Request<Body>) -> Result<Response<Bytes>, ManyChatError> {
+        let _in_flight = self.enter()?;
         self.run(request)
             .await
             .map_err(|source| ManyChatError::Http {
@@ -217,6 +218,16 @@ impl ManyChatClient {
         self.shared.tracker.len()
     }
 
+    /// Counts a call as in flight, or refuses it after [`close`](Self::close). The token is
+    /// taken before the check, so `close` cannot finish waiting between them.
+    fn enter(&self) -> Result<TaskTrackerToken, ManyChatError> {
+        let token = self.shared.tracker.token();
+        if self.shared.tracker.is_closed() {
+            return Err(ManyChatError::Closed);
+        }
+        Ok(token)
+    }
+
     async fn run(&self, request: Request<Body>) -> Result<Response<Bytes>, HttpError> {
         self.shared
             .service
@@ -233,11 +244,7 @@ impl ManyChatClient {
 
     /// Sends one call and returns its `data`, judged by the body's `status`.
     pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, ManyChatError> {
-        // The token is taken before the check, so `close` cannot finish waiting between them.
-        let _in_flight = self.shared.tracker.token();
-        if self.shared.tracker.is_closed() {
-            return Err(ManyChatError::Closed);
-        }
+        let _in_flight = self.enter()?;
         let endpoint = call.endpoint;
         let request = call.into_request()?;
         match self.run(request).await {
@@ -275,10 +282,21 @@ fn read_response<T: DeserializeOwned>(
             BodyStatus::Error => {}
         }
     }
-    Err(ManyChatError::Api {
-        operation,
-        source: ApiError::from_response(response),
-    })
+    let source = ApiError::from_response(response);
+    if endpoint.is_write() && may_have_been_applied(response.status()) {
+        // A 500, or a gateway's 502/504: the write may have been applied before it failed.
+        return Err(ManyChatError::OutcomeUnknown {
+            operation,
+            source: HttpError::Api(source),
+        });
+    }
+    Err(ManyChatError::Api { operation, source })
+}
+
+/// `true` for an answer that does not show whether a write was applied: any 5xx but 503
+/// (a 503 is a refusal before processing: overloaded, or throttling with `Retry-After`).
+fn may_have_been_applied(status: http::StatusCode) -> bool {
+    status.is_server_error() && status != http::StatusCode::SERVICE_UNAVAILABLE
 }
 
 /// Maps a failed call. A write that may have reached ManyChat (anything but a provable

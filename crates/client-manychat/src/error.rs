@@ -56,8 +56,10 @@ pub enum ManyChatError {
         source: ApiError,
     },
     /// The outcome of a write is unknown: the request may have reached ManyChat (the connection
-    /// dropped or a timeout fired after it was written, or the answer could not be read). It was
-    /// not retried, because repeating it could deliver a message twice.
+    /// dropped or a timeout fired after it was written, the answer could not be read, or it was
+    /// a 5xx other than 503, which can come after the write was applied). It was not retried,
+    /// because repeating it could deliver a message twice; [`status`](Self::status) and
+    /// [`message`](Self::message) still answer when there was an answer.
     #[error("outcome unknown: manychat {operation} may or may not have been applied")]
     OutcomeUnknown {
         /// The operation, e.g. `sending.send_content`.

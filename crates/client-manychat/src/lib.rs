@@ -97,8 +97,9 @@ pub use classify::ManyChatClassifier;
 pub use client::{ManyChatClient, ManyChatService};
 pub use error::{BuildError, InvalidArgument, ManyChatError};
 pub use message::{
-    Action, AspectRatio, Button, BuyCustomer, CallbackMethod, Card, Cards, Channel, Content, Media,
-    Message, MessageBuilder, Product, QuickReply, Rule, Text, ValidationError, WebviewSize,
+    Action, AspectRatio, Button, BuyCustomer, CallbackMethod, Card, Cards, Channel, Content,
+    ExternalMessageCallback, Media, Message, MessageBuilder, Product, QuickReply, Rule, Text,
+    ValidationError, WebviewSize,
 };
 pub use models::{
     BotField, CustomField, FieldId, FieldRef, FieldType, FieldValue, FieldValueError, Flow, Flows,

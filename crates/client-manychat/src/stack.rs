@@ -264,6 +264,18 @@ impl std::fmt::Debug for BuiltStack {
 /// Returns [`BuildError`] when the base URL, the token, the transport or a layer's settings
 /// are refused.
 pub fn build(config: &StackConfig) -> Result<BuiltStack, BuildError> {
+    build_over(config, transport(config)?)
+}
+
+/// The default stack's layers 1 to 8 (metrics down to tracing) over `inner` instead of
+/// [`transport`]: for a transport of your own, or a test service.
+///
+/// `inner` receives relative URIs and no credentials, as [`transport`] does.
+///
+/// # Errors
+///
+/// Returns [`BuildError`] when a layer's settings are refused.
+pub fn build_over(config: &StackConfig, inner: ManyChatService) -> Result<BuiltStack, BuildError> {
     let cache = match &config.cache {
         Some(settings) => Some(
             HttpResponseCache::new(
@@ -327,7 +339,7 @@ pub fn build(config: &StackConfig) -> Result<BuiltStack, BuildError> {
         // 8. Tracing of each attempt.
         .layer(stage(Some(tower::layer::layer_fn(traced))))
         // 9 and 10. Base URI, auth, user agent, transport.
-        .service(transport(config)?);
+        .service(inner);
     Ok(BuiltStack {
         service,
         breaker,

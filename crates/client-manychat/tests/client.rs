@@ -51,6 +51,50 @@ async fn with_service_runs_the_typed_api_over_any_service() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn build_over_puts_the_default_layers_over_any_service() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let service = tower::service_fn(move |request: Request<Body>| {
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            assert_eq!(
+                request.uri(),
+                "/fb/page/getTags",
+                "relative, as transport gets it"
+            );
+            assert!(request.headers().get("authorization").is_none());
+            let (status, body): (u16, &'static [u8]) = if attempt < 2 {
+                (503, b"{}")
+            } else {
+                (
+                    200,
+                    br#"{"status":"success","data":[{"id":1,"name":"vip"}]}"#,
+                )
+            };
+            let response = Response::builder()
+                .status(status)
+                .body(Bytes::from_static(body))
+                .expect("response");
+            Ok::<_, resilience_core::BoxError>(response)
+        }
+    });
+    let config = support::builder("http://127.0.0.1:9", support::FIXTURE_TOKEN)
+        .stack_config()
+        .clone();
+    let stack =
+        client_manychat::stack::build_over(&config, client_manychat::ManyChatService::new(service))
+            .expect("stack");
+    let client = ManyChatClient::from_stack(stack);
+
+    let tags = client.page().tags().await.expect("retried past two 503s");
+    assert_eq!(tags[0].id, TagId(1));
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "the retry layer is there");
+    assert!(client.breaker().is_some(), "and the breaker");
+}
+
 #[tokio::test]
 async fn an_undecodable_answer_names_the_json_path() {
     let service = tower::service_fn(|_request: Request<Body>| async move {
@@ -103,6 +147,44 @@ async fn close_waits_for_calls_in_flight_then_refuses_new_ones() {
         Err(ManyChatError::Closed)
     ));
     assert_eq!(sandbox.log().for_path("/fb/page/getTags").len(), 0);
+
+    // The raw escape hatch is refused too, and sends nothing.
+    let raw = Request::get("/fb/page/getTags")
+        .body(Body::default())
+        .expect("request");
+    assert!(matches!(clone.send(raw).await, Err(ManyChatError::Closed)));
+    assert_eq!(sandbox.log().for_path("/fb/page/getTags").len(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_waits_for_raw_sends_in_flight() {
+    let sandbox = support::sandbox(false).await;
+    let client = support::client(&sandbox);
+    sandbox.control().fail_next(
+        Route::path("/fb/page/getInfo"),
+        1,
+        Fault::latency(Duration::from_secs(2)),
+    );
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let request = Request::get("/fb/page/getInfo")
+                .body(Body::default())
+                .expect("request");
+            client.send(request).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(client.in_flight(), 1, "a raw send counts as in flight");
+
+    let started = tokio::time::Instant::now();
+    client.close().await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "close waited for the raw send"
+    );
+    let response = slow.await.expect("task").expect("answered");
+    assert_eq!(response.status(), http::StatusCode::OK);
 }
 
 #[tokio::test(start_paused = true)]
@@ -199,10 +281,15 @@ async fn metrics_label_operations_and_200_refusals() {
             )
             .is_some_and(|h| h.len() == 2)
     );
-    // No label anywhere holds the token or a subscriber id.
-    for metric in recorder.metrics() {
+    // No label anywhere holds the token (or its key half) or a subscriber id.
+    let token = sandbox.manychat_token();
+    let (_, key) = token.split_once(':').expect("page_id:key");
+    assert!(key.len() >= 8, "a key long enough to search for: {key:?}");
+    let metrics = recorder.metrics();
+    assert!(!metrics.is_empty());
+    for metric in metrics {
         for (_, value) in &metric.labels {
-            assert!(!value.contains("0123456789abcdef"), "{metric:?}");
+            assert!(!value.contains(key), "{metric:?}");
             assert!(!value.contains(&id.to_string()), "{metric:?}");
         }
     }
@@ -248,4 +335,37 @@ fn bad_tokens_and_urls_are_build_errors() {
     );
     let config = ManyChatConfig::from_parts("1234567", "abc").expect("config");
     assert!(ManyChatClient::new(config).is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn message_tag_and_otn_topic_are_sent_as_given_and_never_defaulted() {
+    let fixture = support::fixture(|_| (200, r#"{"status":"success"}"#.into())).await;
+    let client = support::builder(&fixture.url, support::FIXTURE_TOKEN)
+        .build()
+        .expect("client");
+
+    let plain = client_manychat::Message::text("Hi").expect("valid");
+    client.send_content(42u64, &plain).await.expect("sent");
+    let tagged = client_manychat::Message::builder_for(client_manychat::Channel::Instagram)
+        .text("Hi")
+        .message_tag("confirmed_event_update ")
+        .otn_topic_name("Channel news")
+        .build()
+        .expect("valid");
+    client.send_content(42u64, &tagged).await.expect("sent");
+
+    let seen = fixture.seen.lock().expect("log").clone();
+    assert_eq!(seen.len(), 2);
+    let body = seen[0].body.as_object().expect("object");
+    assert_eq!(body["subscriber_id"], 42);
+    assert!(!body.contains_key("message_tag"), "{body:?}");
+    assert!(!body.contains_key("otn_topic_name"), "{body:?}");
+    assert!(body["data"]["content"].get("type").is_none(), "Messenger");
+    let body = &seen[1].body;
+    assert_eq!(
+        body["message_tag"], "confirmed_event_update ",
+        "unchanged: not upper-cased, not trimmed"
+    );
+    assert_eq!(body["otn_topic_name"], "Channel news");
+    assert_eq!(body["data"]["content"]["type"], "instagram");
 }

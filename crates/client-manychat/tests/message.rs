@@ -1,9 +1,11 @@
 //! Message building and validation: one test per rule, a valid message of every type, and the
 //! JSON shape against ManyChat's documented examples. No network.
 
+use client_manychat::message::Limits;
 use client_manychat::{
-    Action, AspectRatio, Button, BuyCustomer, Card, Cards, Channel, FieldValue, Media, Message,
-    MessageBuilder, Product, QuickReply, Rule, Text, ValidationError, WebviewSize,
+    Action, AspectRatio, Button, BuyCustomer, Card, Cards, Channel, ExternalMessageCallback,
+    FieldValue, Media, Message, MessageBuilder, Product, QuickReply, Rule, Text, ValidationError,
+    WebviewSize,
 };
 use serde_json::{Value, json};
 
@@ -462,6 +464,103 @@ fn rule_text_length() {
 }
 
 #[test]
+fn external_message_callback_is_read_validated_and_written() {
+    // A documented key of `content` (the reference, A3): a block holding it is not "malformed".
+    let json = json!({"version": "v2", "content": {
+        "messages": [{"type": "text", "text": "What is your order number?"}],
+        "external_message_callback": {
+            "url": "https://hooks.example.com/answer", "method": "post",
+            "headers": {"x-secret": "s"}, "payload": {"answer": "{{last_input_text}}"},
+            "timeout": 3600
+        }
+    }});
+    let message = Message::from_json(&json).expect("documented key");
+    let callback = message.external_message_callback().expect("kept");
+    assert_eq!(callback.timeout, Some(3600));
+    assert_eq!(message.to_data(), json, "written back unchanged");
+
+    let built = Message::builder()
+        .text("What is your order number?")
+        .external_message_callback(
+            ExternalMessageCallback::new(
+                "https://hooks.example.com/answer",
+                json!({"answer": "{{last_input_text}}"}),
+            )
+            .header("x-secret", "s")
+            .timeout_secs(3600),
+        )
+        .build()
+        .expect("valid");
+    assert_eq!(built, message);
+
+    assert_refused(
+        text("x").external_message_callback(ExternalMessageCallback::new("nope", Value::Null)),
+        Rule::InvalidUrl,
+        "external_message_callback.url",
+    );
+}
+
+#[test]
+fn limits_manychat_does_not_publish_are_configurable() {
+    let long = "a".repeat(3000);
+    let four_buttons = || {
+        (0..4).fold(Text::new("x"), |text, i| {
+            text.button(Button::flow(format!("B{i}"), "content1"))
+        })
+    };
+    // On by default (Meta's Messenger limits)...
+    assert_refused(
+        Message::builder_for(Channel::Telegram).text(long.as_str()),
+        Rule::TextTooLong,
+        "messages[0].text",
+    );
+    assert_refused(
+        Message::builder().text(four_buttons()),
+        Rule::TooManyButtons,
+        "messages[0].buttons",
+    );
+    // ...and off with `Limits::manychat_only()`, which keeps ManyChat's own rules.
+    let lenient = Message::builder_for(Channel::Telegram)
+        .limits(Limits::manychat_only())
+        .text(long.as_str())
+        .text(four_buttons())
+        .build()
+        .expect("ManyChat publishes no text or button limit");
+    assert_eq!(lenient.messages().len(), 2);
+    assert_refused(
+        Message::builder()
+            .limits(Limits::manychat_only())
+            .text("")
+            .quick_reply(QuickReply::flow("q", "content1")),
+        Rule::EmptyField,
+        "messages[0].text",
+    );
+    // One limit can be changed alone.
+    let mut limits = Limits::meta();
+    limits.max_text_chars = Some(4096);
+    assert!(
+        Message::builder_for(Channel::Telegram)
+            .limits(limits)
+            .text(long.as_str())
+            .build()
+            .is_ok()
+    );
+    assert_refused(
+        Message::builder().limits(limits).text(four_buttons()),
+        Rule::TooManyButtons,
+        "messages[0].buttons",
+    );
+    // The same for JSON.
+    let json = json!({"version": "v2", "content": {"type": "telegram",
+        "messages": [{"type": "text", "text": long}]}});
+    assert_eq!(
+        Message::from_json(&json).expect_err("default").rule(),
+        Rule::TextTooLong
+    );
+    assert!(Message::from_json_with_limits(&json, Limits::manychat_only()).is_ok());
+}
+
+#[test]
 fn rule_urls_are_absolute_http_or_https() {
     for bad in [
         "ftp://example.com/a.png",
@@ -471,6 +570,7 @@ fn rule_urls_are_absolute_http_or_https() {
         "https://exa mple.com",
         " https://example.com",
         "javascript:alert(1)",
+        "HTTP://example.com/a.png",
     ] {
         assert_refused(
             Message::builder().image(bad),

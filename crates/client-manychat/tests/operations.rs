@@ -517,6 +517,32 @@ async fn every_type_the_validator_accepts_on_each_channel_is_delivered() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn what_the_lenient_limits_and_the_external_callback_allow_is_delivered() {
+    use client_manychat::ExternalMessageCallback;
+    use client_manychat::message::Limits;
+    let sandbox = support::sandbox(false).await;
+    let client = support::client(&sandbox);
+    let (id, _) = subscriber_with_email(&sandbox);
+    let message = Message::builder_for(Channel::Telegram)
+        .limits(Limits::manychat_only())
+        .text("a".repeat(4000).as_str())
+        .text((0..4).fold(Text::new("Pick one"), |text, i| {
+            text.button(Button::flow(
+                format!("Option {i}"),
+                "content20180221085508_278589",
+            ))
+        }))
+        .external_message_callback(ExternalMessageCallback::new(
+            "https://hooks.example.com/answer",
+            json!({"answer": "{{last_input_text}}"}),
+        ))
+        .build()
+        .expect("valid under ManyChat's own rules");
+    client.send_content(id, &message).await.expect("delivered");
+    assert_eq!(sandbox.control().deliveries_to(id.get()).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn health_check_plugs_into_obs_health() {
     use obs_health::{Health, HealthChecker};
 

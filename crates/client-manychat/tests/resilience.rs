@@ -146,31 +146,68 @@ async fn unreadable_success_body_on_a_send_is_outcome_unknown() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_5xx_on_a_send_without_retry_after_is_not_retried() {
+async fn a_5xx_on_a_send_is_not_retried_and_its_outcome_is_unknown() {
+    // A 500, or a gateway's 502/504, may come after ManyChat applied the send: not repeated, and
+    // reported as `OutcomeUnknown` (the status is still there), not as a retryable refusal.
+    let sandbox = support::sandbox(true).await;
+    let client = support::client(&sandbox);
+    let id = first_subscriber(&sandbox);
+    for (fault, status) in [
+        (Fault::status(500), 500),
+        (Fault::html(502), 502),
+        (Fault::status(504), 504),
+    ] {
+        let before = requests_to(&sandbox, SEND);
+        sandbox.control().fail_next(Route::path(SEND), 1, fault);
+
+        let error = client.send_text(id, "Hi").await.expect_err("5xx");
+
+        assert!(error.is_outcome_unknown(), "{status}: {error:?}");
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(status));
+        assert!(!error.is_retryable(), "{status}");
+        assert_eq!(
+            requests_to(&sandbox, SEND),
+            before + 1,
+            "a write is not repeated after a {status}"
+        );
+    }
+    assert!(sandbox.control().deliveries_to(id.get()).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_503_without_retry_after_on_a_send_is_a_refusal_not_retried() {
+    // A 503 is a refusal before processing: known outcome, the caller may try later, but the
+    // client does not repeat the send itself (without `Retry-After` it is not throttling).
     let sandbox = support::sandbox(true).await;
     let client = support::client(&sandbox);
     let id = first_subscriber(&sandbox);
     sandbox
         .control()
-        .fail_next(Route::path(SEND), 1, Fault::status(500));
+        .fail_next(Route::path(SEND), 1, Fault::status(503));
 
-    let error = client.send_text(id, "Hi").await.expect_err("500");
+    let error = client.send_text(id, "Hi").await.expect_err("503");
 
-    // ManyChat answered, so the outcome is known: refused, nothing delivered.
-    assert_eq!(
-        error.status(),
-        Some(http::StatusCode::INTERNAL_SERVER_ERROR)
-    );
-    assert!(!error.is_outcome_unknown());
-    assert!(
-        error.is_retryable(),
-        "the caller may decide to try again later"
-    );
-    assert_eq!(
-        requests_to(&sandbox, SEND),
-        1,
-        "a write is not repeated after a 5xx"
-    );
+    assert!(matches!(error, ManyChatError::Api { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert_eq!(requests_to(&sandbox, SEND), 1);
+    assert!(sandbox.control().deliveries_to(id.get()).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_423_on_a_send_is_not_treated_as_throttling() {
+    // The shared HTTP rules call 423 throttling (retried even for writes); ManyChat never
+    // documented it, so a send answered 423 is not repeated.
+    let sandbox = support::sandbox(true).await;
+    let client = support::client(&sandbox);
+    let id = first_subscriber(&sandbox);
+    sandbox
+        .control()
+        .fail_next(Route::path(SEND), 1, Fault::status(423).retry_after_secs(1));
+
+    let error = client.send_text(id, "Hi").await.expect_err("423");
+
+    assert_eq!(error.status(), Some(http::StatusCode::LOCKED));
+    assert_eq!(requests_to(&sandbox, SEND), 1, "not repeated");
     assert!(sandbox.control().deliveries_to(id.get()).is_empty());
 }
 
@@ -418,4 +455,61 @@ async fn each_endpoint_has_its_own_rate_limit_key() {
         throttled, 0,
         "the limiter kept every endpoint under ManyChat's limit"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_cut_off_by_the_total_deadline_is_outcome_unknown_and_not_repeated() {
+    let sandbox = support::sandbox(true).await;
+    let client = support::builder(&sandbox.manychat_url(), &sandbox.manychat_token())
+        .total_timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let id = first_subscriber(&sandbox);
+    sandbox.control().fail_next(
+        Route::path(SEND),
+        1,
+        Fault::latency(Duration::from_secs(30)),
+    );
+
+    let error = client.send_text(id, "Hi").await.expect_err("deadline");
+
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(requests_to(&sandbox, SEND), 0, "no second attempt");
+    assert!(sandbox.control().deliveries_to(id.get()).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_refused_by_the_local_rate_limiter_was_never_sent() {
+    // With a short deadline, sends past sendFlow's 20/s cannot wait for a permit: they are
+    // refused locally (known not sent), never "outcome unknown", and only the others arrive.
+    let sandbox = support::sandbox(true).await;
+    let client = support::builder(&sandbox.manychat_url(), &sandbox.manychat_token())
+        .total_timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    let ids = sandbox.control().subscriber_ids();
+    let mut sends = JoinSet::new();
+    for id in ids.iter().copied().take(20) {
+        let client = client.clone();
+        sends.spawn(async move { client.send_flow(id, "content20180221085508_278589").await });
+    }
+    let (mut sent, mut refused) = (0, 0);
+    while let Some(result) = sends.join_next().await {
+        match result.expect("task") {
+            Ok(()) => sent += 1,
+            Err(error) => {
+                assert_eq!(error.rejected_by(), Some("rate_limiter"), "{error:?}");
+                assert!(error.is_rate_limited() && !error.is_outcome_unknown());
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "the limiter refused some");
+    assert_eq!(
+        requests_to(&sandbox, "/fb/sending/sendFlow"),
+        sent,
+        "a refused send never reached ManyChat"
+    );
+    assert_eq!(sandbox.control().deliveries().len(), sent);
 }

@@ -39,7 +39,8 @@ impl ManyChatClient {
     /// - [`ManyChatError::Api`]: ManyChat refused it (code 3011: outside the 24-hour window
     ///   without a message tag; also a 200 with `status: "error"`).
     /// - [`ManyChatError::OutcomeUnknown`]: it may or may not have been delivered (the
-    ///   connection dropped or a timeout fired after it was written).
+    ///   connection dropped or a timeout fired after it was written, or ManyChat answered a
+    ///   5xx other than 503).
     /// - [`ManyChatError::Http`]: it did not leave (an open breaker, a rate-limit wait longer
     ///   than the deadline, a refused connection after the retries).
     pub async fn send_content(

@@ -322,6 +322,54 @@ pub enum CallbackMethod {
     Delete,
 }
 
+/// `content.external_message_callback`: ManyChat sends the contact's **next** text message to
+/// your server (with `{{last_input_text}}` substituted into the payload), and shows the dynamic
+/// block your server answers with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalMessageCallback {
+    /// The `http(s)` URL called.
+    pub url: String,
+    /// The HTTP method.
+    #[serde(default)]
+    pub method: CallbackMethod,
+    /// Headers sent with the call (for example a shared secret your server checks).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON payload sent.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub payload: Value,
+    /// How long ManyChat waits for the contact's message, in seconds (ManyChat's default and
+    /// maximum: one day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+impl ExternalMessageCallback {
+    /// A callback that `POST`s `payload` to `url`, with ManyChat's default timeout.
+    pub fn new(url: impl Into<String>, payload: Value) -> Self {
+        Self {
+            url: url.into(),
+            method: CallbackMethod::Post,
+            headers: BTreeMap::new(),
+            payload,
+            timeout: None,
+        }
+    }
+
+    /// Adds a header sent with the call.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets how long ManyChat waits for the contact's message, in seconds.
+    pub fn timeout_secs(mut self, seconds: u64) -> Self {
+        self.timeout = Some(seconds);
+        self
+    }
+}
+
 /// What a `buy` button asks the customer for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,22 +7,25 @@
 //! | messages per block | 1–[`MAX_MESSAGES`] (or none when there are actions) | ManyChat |
 //! | quick replies | ≤ [`MAX_QUICK_REPLIES`] | ManyChat |
 //! | actions | ≤ [`MAX_ACTIONS`] (per block and per button) | ManyChat |
-//! | buttons per message or card | ≤ [`MAX_BUTTONS`] | Meta (ManyChat states none) |
+//! | buttons per message or card | ≤ [`MAX_BUTTONS`] ([`Limits`]) | Meta (ManyChat states none) |
 //! | cards per gallery | 1–[`MAX_CARDS`] | Meta |
-//! | text | not empty; ≤ [`MAX_TEXT_CHARS`] characters, ≤ [`MAX_TEXT_WITH_BUTTONS_CHARS`] with buttons | Meta (ManyChat states none) |
+//! | text | not empty; ≤ [`MAX_TEXT_CHARS`] characters, ≤ [`MAX_TEXT_WITH_BUTTONS_CHARS`] with buttons ([`Limits`]) | Meta (ManyChat states none) |
 //! | captions, titles, names, targets, phones | not empty | ManyChat |
-//! | URLs | absolute `http`/`https` with a host; callbacks `https` only | ManyChat |
+//! | URLs | absolute, starting `http://` or `https://` (lowercase), with a host; callback buttons and quick replies `https` only | ManyChat |
 //! | channel | no cards on WhatsApp/Telegram; no video/audio/file on WhatsApp/Instagram; no quick replies on WhatsApp/Telegram | ManyChat |
 //! | `node` buttons and quick replies | refused (they do not work through the public API) | ManyChat |
 //! | buttons on text | url, call, flow, dynamic block callback (no buy) | ManyChat |
+//!
+//! The limits marked [`Limits`] are Meta's, since ManyChat publishes none: they are on by
+//! default and [`Limits::manychat_only`] switches them off.
 
 mod content;
 mod error;
 mod validate;
 
 pub use content::{
-    Action, AspectRatio, Button, BuyCustomer, CallbackMethod, Card, Cards, Channel, Content, Media,
-    Product, QuickReply, Text, WebviewSize,
+    Action, AspectRatio, Button, BuyCustomer, CallbackMethod, Card, Cards, Channel, Content,
+    ExternalMessageCallback, Media, Product, QuickReply, Text, WebviewSize,
 };
 pub use error::{Rule, ValidationError};
 
@@ -44,6 +47,74 @@ pub const MAX_CARDS: usize = 10;
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// The longest text of a message with buttons, in characters (Messenger's button template).
 pub const MAX_TEXT_WITH_BUTTONS_CHARS: usize = 640;
+
+/// Which of the limits that ManyChat itself does not publish are enforced.
+///
+/// ManyChat documents its own limits (10 messages, 11 quick replies, 5 actions) but none for
+/// text length or buttons per message (UNCONFIRMED in the reference). The default,
+/// [`Limits::meta`], applies Meta's documented Messenger limits to every channel: at most
+/// [`MAX_BUTTONS`] buttons, [`MAX_TEXT_CHARS`] characters of text and
+/// [`MAX_TEXT_WITH_BUTTONS_CHARS`] with buttons. [`Limits::manychat_only`] drops all three
+/// (Telegram and WhatsApp, for instance, take longer texts than Messenger); every other rule
+/// stays. Set one with [`MessageBuilder::limits`] or [`Message::from_json_with_limits`].
+///
+/// ```
+/// use client_manychat::message::Limits;
+/// use client_manychat::{Channel, Message, Rule};
+///
+/// let long = "a".repeat(3000);
+/// let error = Message::builder_for(Channel::Telegram).text(long.as_str()).build().unwrap_err();
+/// assert_eq!(error.rule(), Rule::TextTooLong);
+///
+/// let message = Message::builder_for(Channel::Telegram)
+///     .limits(Limits::manychat_only())
+///     .text(long.as_str())
+///     .build()?;
+/// assert_eq!(message.messages().len(), 1);
+///
+/// // Or loosen one limit only.
+/// let mut limits = Limits::meta();
+/// limits.max_text_chars = Some(4096);
+/// assert!(Message::builder_for(Channel::Telegram).limits(limits).text(long.as_str()).build().is_ok());
+/// # Ok::<(), client_manychat::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The most buttons on one message or card (`None`: no limit).
+    pub max_buttons: Option<usize>,
+    /// The longest text without buttons, in characters (`None`: no limit).
+    pub max_text_chars: Option<usize>,
+    /// The longest text of a message with buttons, in characters (`None`: no limit).
+    pub max_text_with_buttons_chars: Option<usize>,
+}
+
+impl Limits {
+    /// Meta's Messenger limits on every channel (the default): 3 buttons, 2000 characters,
+    /// 640 with buttons.
+    pub const fn meta() -> Self {
+        Self {
+            max_buttons: Some(MAX_BUTTONS),
+            max_text_chars: Some(MAX_TEXT_CHARS),
+            max_text_with_buttons_chars: Some(MAX_TEXT_WITH_BUTTONS_CHARS),
+        }
+    }
+
+    /// Only the limits ManyChat documents: no button count or text length limit.
+    pub const fn manychat_only() -> Self {
+        Self {
+            max_buttons: None,
+            max_text_chars: None,
+            max_text_with_buttons_chars: None,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::meta()
+    }
+}
 
 /// A validated dynamic block v2 message, ready for
 /// [`send_content`](crate::ManyChatClient::send_content).
@@ -85,6 +156,7 @@ pub struct Message {
     messages: Vec<Content>,
     actions: Vec<Action>,
     quick_replies: Vec<QuickReply>,
+    external_message_callback: Option<ExternalMessageCallback>,
     message_tag: Option<String>,
     otn_topic_name: Option<String>,
 }
@@ -120,6 +192,15 @@ impl Message {
     /// A [`ValidationError`]: [`Rule::Malformed`] (with the JSON path) when the shape is wrong,
     /// an unknown type or a version other than `v2`; otherwise the rule the content breaks.
     pub fn from_json(json: &Value) -> Result<Self, ValidationError> {
+        Self::from_json_with_limits(json, Limits::default())
+    }
+
+    /// [`Message::from_json`] with the given [`Limits`] instead of the default ones.
+    ///
+    /// # Errors
+    ///
+    /// As [`Message::from_json`].
+    pub fn from_json_with_limits(json: &Value, limits: Limits) -> Result<Self, ValidationError> {
         let content = match json.get("version") {
             Some(Value::String(v)) if v == "v2" => json
                 .get("content")
@@ -144,6 +225,8 @@ impl Message {
             actions: Vec<Action>,
             #[serde(default)]
             quick_replies: Vec<QuickReply>,
+            #[serde(default)]
+            external_message_callback: Option<ExternalMessageCallback>,
         }
         let raw: Raw = serde_path_to_error::deserialize(content).map_err(|error| {
             let path = error.path().to_string();
@@ -159,8 +242,10 @@ impl Message {
             messages: raw.messages,
             actions: raw.actions,
             quick_replies: raw.quick_replies,
+            external_message_callback: raw.external_message_callback,
             message_tag: None,
             otn_topic_name: None,
+            limits,
         }
         .build()
     }
@@ -212,6 +297,11 @@ impl Message {
         &self.quick_replies
     }
 
+    /// The `external_message_callback`, when one was set.
+    pub fn external_message_callback(&self) -> Option<&ExternalMessageCallback> {
+        self.external_message_callback.as_ref()
+    }
+
     /// The message tag, when one was set.
     pub fn message_tag(&self) -> Option<&str> {
         self.message_tag.as_deref()
@@ -257,6 +347,9 @@ impl Serialize for ContentJson<'_> {
         if !m.quick_replies.is_empty() {
             map.serialize_entry("quick_replies", &m.quick_replies)?;
         }
+        if let Some(callback) = &m.external_message_callback {
+            map.serialize_entry("external_message_callback", callback)?;
+        }
         map.end()
     }
 }
@@ -281,11 +374,20 @@ pub struct MessageBuilder {
     messages: Vec<Content>,
     actions: Vec<Action>,
     quick_replies: Vec<QuickReply>,
+    external_message_callback: Option<ExternalMessageCallback>,
     message_tag: Option<String>,
     otn_topic_name: Option<String>,
+    limits: Limits,
 }
 
 impl MessageBuilder {
+    /// The limits ManyChat does not publish that `build` enforces ([`Limits::meta`] by
+    /// default; [`Limits::manychat_only`] drops them).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The channel (Messenger by default).
     pub fn channel(mut self, channel: Channel) -> Self {
         self.channel = channel;
@@ -340,6 +442,13 @@ impl MessageBuilder {
         self
     }
 
+    /// Sets the `external_message_callback`: the contact's next text message goes to your
+    /// server.
+    pub fn external_message_callback(mut self, callback: ExternalMessageCallback) -> Self {
+        self.external_message_callback = Some(callback);
+        self
+    }
+
     /// Sets the `message_tag` sent with the message (for sending outside the 24-hour window,
     /// e.g. `ACCOUNT_UPDATE`). Passed through unchanged; none by default.
     pub fn message_tag(mut self, tag: impl Into<String>) -> Self {
@@ -361,11 +470,15 @@ impl MessageBuilder {
     /// [module docs](crate::message) for the rules).
     pub fn build(self) -> Result<Message, ValidationError> {
         validate::check_block(
+            &self.limits,
             self.channel,
             &self.messages,
             &self.actions,
             &self.quick_replies,
         )?;
+        if let Some(callback) = &self.external_message_callback {
+            validate::check_url(&callback.url, || "external_message_callback.url".to_owned())?;
+        }
         if let Some(tag) = &self.message_tag {
             check_pass_through(tag, "message_tag")?;
         }
@@ -377,6 +490,7 @@ impl MessageBuilder {
             messages: self.messages,
             actions: self.actions,
             quick_replies: self.quick_replies,
+            external_message_callback: self.external_message_callback,
             message_tag: self.message_tag,
             otn_topic_name: self.otn_topic_name,
         })

@@ -2,10 +2,7 @@
 
 use super::content::{Action, Button, Card, Channel, Content, QuickReply};
 use super::error::{Rule, ValidationError};
-use super::{
-    MAX_ACTIONS, MAX_BUTTONS, MAX_CARDS, MAX_MESSAGES, MAX_QUICK_REPLIES, MAX_TEXT_CHARS,
-    MAX_TEXT_WITH_BUTTONS_CHARS,
-};
+use super::{Limits, MAX_ACTIONS, MAX_CARDS, MAX_MESSAGES, MAX_QUICK_REPLIES};
 
 type Checked = Result<(), ValidationError>;
 
@@ -23,7 +20,9 @@ fn non_empty(value: &str, field: impl FnOnce() -> String) -> Checked {
 
 /// An absolute `http`/`https` URL with a host (what the sandbox and ManyChat accept).
 pub(crate) fn check_url(url: &str, field: impl FnOnce() -> String) -> Checked {
+    // The scheme in lowercase, as ManyChat's examples and the sandbox take it.
     let ok = url.trim() == url
+        && (url.starts_with("http://") || url.starts_with("https://"))
         && http::Uri::try_from(url).is_ok_and(|uri| {
             matches!(uri.scheme_str(), Some("http" | "https"))
                 && uri.host().is_some_and(|host| !host.is_empty())
@@ -39,6 +38,7 @@ pub(crate) fn check_url(url: &str, field: impl FnOnce() -> String) -> Checked {
     }
 }
 
+/// [`check_url`], then `https` only.
 fn check_https(url: &str, field: impl Fn() -> String) -> Checked {
     check_url(url, &field)?;
     if url.starts_with("https://") {
@@ -70,6 +70,7 @@ fn allowed_buttons(content: &Content) -> &'static [&'static str] {
 }
 
 pub(crate) fn check_block(
+    limits: &Limits,
     channel: Channel,
     messages: &[Content],
     actions: &[Action],
@@ -114,7 +115,7 @@ pub(crate) fn check_block(
         );
     }
     for (i, content) in messages.iter().enumerate() {
-        check_content(channel, content, &format!("messages[{i}]"))?;
+        check_content(limits, channel, content, &format!("messages[{i}]"))?;
     }
     for (i, action) in actions.iter().enumerate() {
         check_action(action, &format!("actions[{i}]"))?;
@@ -125,7 +126,7 @@ pub(crate) fn check_block(
     Ok(())
 }
 
-fn check_content(channel: Channel, content: &Content, at: &str) -> Checked {
+fn check_content(limits: &Limits, channel: Channel, content: &Content, at: &str) -> Checked {
     let kind = content.kind();
     let media_blocked = matches!(
         content,
@@ -143,12 +144,12 @@ fn check_content(channel: Channel, content: &Content, at: &str) -> Checked {
         Content::Text(text) => {
             non_empty(&text.text, || format!("{at}.text"))?;
             let limit = if text.buttons.is_empty() {
-                MAX_TEXT_CHARS
+                limits.max_text_chars
             } else {
-                MAX_TEXT_WITH_BUTTONS_CHARS
+                limits.max_text_with_buttons_chars
             };
             let length = text.text.chars().count();
-            if length > limit {
+            if let Some(limit) = limit.filter(|limit| length > *limit) {
                 let with = if text.buttons.is_empty() {
                     ""
                 } else {
@@ -181,15 +182,15 @@ fn check_content(channel: Channel, content: &Content, at: &str) -> Checked {
                 );
             }
             for (i, card) in cards.elements.iter().enumerate() {
-                check_card(card, &format!("{at}.elements[{i}]"))?;
+                check_card(limits, card, &format!("{at}.elements[{i}]"))?;
             }
             return Ok(());
         }
     };
-    check_buttons(buttons, allowed_buttons(content), kind, at)
+    check_buttons(limits, buttons, allowed_buttons(content), kind, at)
 }
 
-fn check_card(card: &Card, at: &str) -> Checked {
+fn check_card(limits: &Limits, card: &Card, at: &str) -> Checked {
     non_empty(&card.title, || format!("{at}.title"))?;
     if let Some(url) = &card.image_url {
         check_url(url, || format!("{at}.image_url"))?;
@@ -198,6 +199,7 @@ fn check_card(card: &Card, at: &str) -> Checked {
         check_url(url, || format!("{at}.action_url"))?;
     }
     check_buttons(
+        limits,
         &card.buttons,
         &[
             "url",
@@ -212,12 +214,18 @@ fn check_card(card: &Card, at: &str) -> Checked {
     )
 }
 
-fn check_buttons(buttons: &[Button], allowed: &[&str], kind: &str, at: &str) -> Checked {
-    if buttons.len() > MAX_BUTTONS {
+fn check_buttons(
+    limits: &Limits,
+    buttons: &[Button],
+    allowed: &[&str],
+    kind: &str,
+    at: &str,
+) -> Checked {
+    if let Some(max) = limits.max_buttons.filter(|max| buttons.len() > *max) {
         return fail(
             Rule::TooManyButtons,
             format!("{at}.buttons"),
-            format!("at most {MAX_BUTTONS} buttons, got {}", buttons.len()),
+            format!("at most {max} buttons, got {}", buttons.len()),
         );
     }
     for (i, button) in buttons.iter().enumerate() {
@@ -315,5 +323,39 @@ fn check_quick_reply(reply: &QuickReply, at: &str) -> Checked {
             non_empty(caption, || format!("{at}.caption"))?;
             check_https(url, || format!("{at}.url"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_ok(url: &str) -> bool {
+        check_url(url, || "url".into()).is_ok()
+    }
+
+    #[test]
+    fn urls_manychat_would_take_are_accepted() {
+        for url in [
+            "https://example.com/a#section",
+            "https://example.com/caf\u{e9}.png",
+            "https://example.com/?q={x}&r=[1]",
+            "https://example.com:8443/x?y=1&z=2",
+            "http://example.com/a%20b",
+        ] {
+            assert!(url_ok(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_scheme_must_be_lowercase_http_or_https() {
+        // The sandbox (like ManyChat's examples) only takes `http://` and `https://`.
+        for url in ["HTTP://example.com/a.png", "Https://example.com/a.png"] {
+            assert!(!url_ok(url), "{url}");
+        }
+        // An upper-case https callback is an invalid URL, not "https required".
+        let error = check_https("HTTPS://hooks.example.com", || "url".into()).unwrap_err();
+        assert_eq!(error.rule(), Rule::InvalidUrl);
+        assert!(check_https("https://hooks.example.com", || "url".into()).is_ok());
     }
 }

@@ -26,7 +26,8 @@ fn deserialize_flexible_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
 
         fn visit_f64<E: de::Error>(self, value: f64) -> Result<u64, E> {
             // Some JSON encoders write integral ids as `123.0`.
-            if value.fract() == 0.0 && value >= 0.0 && value <= u64::MAX as f64 {
+            // `u64::MAX as f64` rounds up to 2^64, which does not fit: `<`, not `<=`.
+            if value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64 {
                 Ok(value as u64)
             } else {
                 Err(E::invalid_value(de::Unexpected::Float(value), &self))
@@ -145,7 +146,16 @@ mod tests {
 
     #[test]
     fn bad_ids_are_errors_not_zero() {
-        for bad in ["\"abc\"", "-1", "1.5", "true", "null", "\"\""] {
+        for bad in [
+            "\"abc\"",
+            "-1",
+            "1.5",
+            "true",
+            "null",
+            "\"\"",
+            // 2^64 as a float: one past u64::MAX, never saturated into a wrong id.
+            "18446744073709551616.0",
+        ] {
             assert!(serde_json::from_str::<TagId>(bad).is_err(), "{bad}");
         }
         assert_eq!("42".parse::<PageId>().expect("parse"), PageId(42));
