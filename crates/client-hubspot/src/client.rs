@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use integrations_config::HubSpotConfig;
-use integrations_http::{Body, HttpError, decode_json};
+use integrations_http::{Body, HttpError};
 use resilience_core::BoxError;
 use resilience_core::extensions::Operation;
 use serde::de::DeserializeOwned;
@@ -18,7 +18,7 @@ use crate::api::{Contacts, Objects};
 use crate::builder::HubSpotClientBuilder;
 use crate::error::{BuildError, HubSpotError};
 use crate::models::AccountDetails;
-use crate::request::Call;
+use crate::request::{Call, decode};
 use crate::stack::BuiltStack;
 use resilience_breaker::Breaker;
 use resilience_cache::HttpResponseCache;
@@ -261,6 +261,6 @@ impl HubSpotClient {
         call: Call,
     ) -> Result<T, HubSpotError> {
         let response = self.execute(call).await?;
-        decode_json(&response).map_err(HubSpotError::from)
+        decode(&response)
     }
 }

@@ -37,6 +37,13 @@ pub enum HubSpotError {
     /// The client was closed with [`HubSpotClient::close`](crate::HubSpotClient::close).
     #[error("the hubspot client is closed")]
     Closed,
+    /// A list or search stream got back the cursor it had just sent, so the next page would be
+    /// the same one again, forever; the stream yielded that page and ended with this error.
+    #[error("hubspot paging did not advance: cursor `{after}` came back for the next page")]
+    CursorLoop {
+        /// The cursor HubSpot handed back.
+        after: String,
+    },
 }
 
 impl HubSpotError {
@@ -84,7 +91,11 @@ impl HubSpotError {
         match self {
             Self::Api(api) => api.is_retryable(),
             Self::Http(http) => http.is_retryable(),
-            Self::DailyLimit(_) | Self::Decode(_) | Self::InvalidInput(_) | Self::Closed => false,
+            Self::DailyLimit(_)
+            | Self::Decode(_)
+            | Self::InvalidInput(_)
+            | Self::Closed
+            | Self::CursorLoop { .. } => false,
         }
     }
 
@@ -186,22 +197,27 @@ fn is_daily_limit_error(api: &ApiError) -> bool {
 }
 
 /// `true` when a response is HubSpot's daily-limit `429`: `policyName` `DAILY` in the body, or,
-/// for a body without a policy, `X-HubSpot-RateLimit-Daily-Remaining: 0`.
+/// for a body without a policy, a message that names the daily limit or
+/// `X-HubSpot-RateLimit-Daily-Remaining: 0`.
 ///
-/// The default stack's classifier uses it so that retry never repeats such a call.
+/// The default stack's classifier uses it so that retry never repeats such a call, and the
+/// typed operations use it to report such an answer as [`HubSpotError::DailyLimit`]: the two
+/// always agree.
 pub fn is_daily_limit_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
     if status != StatusCode::TOO_MANY_REQUESTS {
         return false;
     }
-    let policy = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|json| json.get("policyName")?.as_str().map(str::to_owned));
-    match policy {
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let field = |name: &str| json.as_ref()?.get(name)?.as_str();
+    match field("policyName") {
         Some(policy) => policy.eq_ignore_ascii_case("DAILY"),
-        None => headers
-            .get("x-hubspot-ratelimit-daily-remaining")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0"),
+        None => {
+            field("message").is_some_and(|m| m.to_ascii_lowercase().contains("daily limit"))
+                || headers
+                    .get("x-hubspot-ratelimit-daily-remaining")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim() == "0")
+        }
     }
 }
 
@@ -319,6 +335,38 @@ mod tests {
             &headers,
             body.as_bytes()
         ));
+        // Without a policy, the message names the daily limit: the classifier and the error
+        // mapping agree.
+        let message_only = r#"{"status":"error","message":"You have reached your daily limit."}"#;
+        assert!(is_daily_limit_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &HeaderMap::new(),
+            message_only.as_bytes()
+        ));
+        assert!(api_error(429, &[], message_only).is_daily_limit());
+    }
+
+    #[test]
+    fn a_daily_limit_known_only_from_the_headers_is_reported_as_such() {
+        // No policy in the body, but `Daily-Remaining: 0`: the classifier calls it the daily
+        // limit (so nothing retries it), and so does the typed error.
+        let response = Response::builder()
+            .status(429)
+            .header("x-hubspot-ratelimit-daily-remaining", "0")
+            .body(Bytes::from_static(
+                br#"{"status":"error","message":"Too many"}"#,
+            ))
+            .unwrap();
+        let err = crate::request::decode::<serde_json::Value>(&response).unwrap_err();
+        assert!(err.is_daily_limit() && !err.is_retryable(), "{err:?}");
+        let burst = Response::builder()
+            .status(429)
+            .body(Bytes::from_static(
+                br#"{"policyName":"TEN_SECONDLY_ROLLING"}"#,
+            ))
+            .unwrap();
+        let err = crate::request::decode::<serde_json::Value>(&burst).unwrap_err();
+        assert!(!err.is_daily_limit() && err.is_retryable(), "{err:?}");
     }
 
     #[test]

@@ -4,14 +4,17 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{HeaderValue, Method, Request, Response, Uri, header};
 use integrations_http::Body;
+use integrations_http::{ApiError, decode_json};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use resilience_core::extensions::{Cacheable, Idempotent, Operation};
 use resilience_ratelimit::{HUBSPOT_SEARCH_CLASS, RateClass};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::HubSpotError;
+use crate::error::is_daily_limit_response;
 
 /// Everything but RFC 3986 unreserved characters is encoded (path segments and query values).
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -25,9 +28,45 @@ pub(crate) fn encode(value: &str) -> Cow<'_, str> {
     utf8_percent_encode(value, COMPONENT).into()
 }
 
-/// The object types whose operation names are spelled out (`contacts.get`); any other object
-/// type is labelled `objects.*`, so metric labels stay bounded.
-const KNOWN_TYPES: &[&str] = &[
+/// The operation names of one family, as `&'static str`s (`contacts.get`), so naming an
+/// operation allocates nothing.
+macro_rules! actions {
+    ($family:literal, $action:expr) => {
+        match $action {
+            "get" => concat!($family, ".get"),
+            "list" => concat!($family, ".list"),
+            "create" => concat!($family, ".create"),
+            "update" => concat!($family, ".update"),
+            "archive" => concat!($family, ".archive"),
+            "search" => concat!($family, ".search"),
+            "batch_read" => concat!($family, ".batch_read"),
+            "batch_create" => concat!($family, ".batch_create"),
+            "batch_update" => concat!($family, ".batch_update"),
+            "batch_upsert" => concat!($family, ".batch_upsert"),
+            "batch_archive" => concat!($family, ".batch_archive"),
+            _ => return None,
+        }
+    };
+}
+
+/// `KNOWN_TYPES` and the static name of `action` on a family.
+macro_rules! families {
+    ($($family:literal),* $(,)?) => {
+        /// The object types whose operation names are spelled out (`contacts.get`); any other
+        /// object type is labelled `objects.*`, so metric labels stay bounded.
+        const KNOWN_TYPES: &[&str] = &[$($family),*];
+
+        fn static_name(family: &str, action: &str) -> Option<&'static str> {
+            Some(match family {
+                $($family => actions!($family, action),)*
+                "objects" => actions!("objects", action),
+                _ => return None,
+            })
+        }
+    };
+}
+
+families!(
     "contacts",
     "companies",
     "deals",
@@ -40,7 +79,7 @@ const KNOWN_TYPES: &[&str] = &[
     "meetings",
     "notes",
     "tasks",
-];
+);
 
 /// The bounded operation name of `action` on `object_type` (`contacts.get`, `objects.search`).
 pub(crate) fn operation(object_type: &str, action: &str) -> Operation {
@@ -49,7 +88,10 @@ pub(crate) fn operation(object_type: &str, action: &str) -> Operation {
     } else {
         "objects"
     };
-    Operation(Cow::Owned(format!("{family}.{action}")))
+    match static_name(family, action) {
+        Some(name) => Operation::new(name),
+        None => Operation(Cow::Owned(format!("{family}.{action}"))),
+    }
 }
 
 /// Checks an object type or id before it goes into a path.
@@ -118,6 +160,29 @@ impl Query {
     }
 }
 
+/// Decodes a 2xx JSON body into `T` (a blank body reads as `null`); any other status is the
+/// API's error ([`HubSpotError::DailyLimit`] exactly when [`is_daily_limit_response`] says so,
+/// as the stack's classifier does).
+///
+/// The common case is one plain `serde_json` pass. Only when it fails is the body decoded again
+/// by [`decode_json`], which tracks the JSON path to name where the body did not fit.
+pub(crate) fn decode<T: DeserializeOwned>(response: &Response<Bytes>) -> Result<T, HubSpotError> {
+    if response.status().is_success() {
+        let body = response.body();
+        let input: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            body
+        };
+        if let Ok(value) = serde_json::from_slice(input) {
+            return Ok(value);
+        }
+    } else if is_daily_limit_response(response.status(), response.headers(), response.body()) {
+        return Err(HubSpotError::DailyLimit(ApiError::from_response(response)));
+    }
+    decode_json(response).map_err(HubSpotError::from)
+}
+
 /// One operation's request, before it becomes an `http::Request`.
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -172,16 +237,19 @@ impl Call {
     }
 
     pub(crate) fn into_request(self) -> Result<Request<Body>, HubSpotError> {
-        let mut builder = Request::builder()
-            .method(self.method)
-            .uri(self.path.as_str())
-            .header(header::ACCEPT, "application/json");
-        if self.body.is_some() {
-            builder = builder.header(header::CONTENT_TYPE, "application/json");
-        }
-        let mut request = builder
-            .body(Body::new(self.body.unwrap_or_default()))
+        // The path's buffer becomes the URI's without a copy; the header values are static.
+        let uri = Uri::from_maybe_shared(Bytes::from(self.path))
             .map_err(|e| HubSpotError::InvalidInput(format!("invalid request: {e}")))?;
+        let json = HeaderValue::from_static("application/json");
+        let has_body = self.body.is_some();
+        let mut request = Request::new(Body::new(self.body.unwrap_or_default()));
+        *request.method_mut() = self.method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(header::ACCEPT, json.clone());
+        if has_body {
+            headers.insert(header::CONTENT_TYPE, json);
+        }
         let extensions = request.extensions_mut();
         extensions.insert(self.operation);
         if self.idempotent {

@@ -4,7 +4,7 @@
 //!  typed call (Operation / Idempotent / Cacheable extensions)
 //!   1. metrics         {prefix}_api_requests_total, _duration_seconds, _in_flight    [obs-metrics]
 //!   2. cache           idempotent reads; a hit never goes further                     [resilience-cache]
-//!   3. total deadline  one timeout over the whole call, retries included              [tower timeout]
+//!   3. total deadline  one timeout over the whole call, retries included              [resilience-retry]
 //!   4. retry           backoff + budget; never repeats a non-idempotent request       [resilience-retry]
 //!   5. breaker         every attempt is an outcome; open = fast error                 [resilience-breaker]
 //!   6. rate limiter    learns X-HubSpot-RateLimit-*; search on its own 5/s key        [resilience-ratelimit]
@@ -14,11 +14,16 @@
 //!  10. transport       pooled hyper-util client, rustls, HTTP/1.1 + HTTP/2            [integrations-http]
 //! ```
 //!
-//! Every layer is type-erased to a [`HubSpotService`] as it is applied, so a layer switched off
-//! (`None`) is simply absent. To add a layer of your own, wrap [`BuiltStack::service`] and pass
-//! the [`BuiltStack`] to [`HubSpotClient::from_stack`](crate::HubSpotClient::from_stack); to
-//! replace the stack, build yours around [`transport`] and hand it to
-//! [`HubSpotClient::with_service`](crate::HubSpotClient::with_service).
+//! A layer switched off (`None`) is a branch past it (`tower::util::Either`), not a
+//! pass-through service, and the stack is type-erased to a [`HubSpotService`] once, at the
+//! end, rather than layer by layer (a box per layer costs an allocation per clone and per call).
+//! To add a layer of your own, wrap [`BuiltStack::service`] and pass the [`BuiltStack`] to
+//! [`HubSpotClient::from_stack`](crate::HubSpotClient::from_stack); to put the default layers
+//! over a transport of your own, use [`build_over`]; to replace the stack, build yours around
+//! [`transport`] and hand it to [`HubSpotClient::with_service`](crate::HubSpotClient::with_service).
+//!
+//! What each layer costs: `cargo run --release -p client-hubspot --example overhead` (see
+//! `docs/hubspot.md`, "Overhead").
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,13 +45,13 @@ use resilience_cache::{CacheLayer, HttpResponseCache};
 use resilience_core::BoxError;
 use resilience_core::extensions::Operation;
 use resilience_ratelimit::{
-    DEFAULT_MAX_WAIT, HUBSPOT_SEARCH_CLASS, InvalidQuota, NoSignals, Quota, RateLimitLayer,
+    DEFAULT_MAX_WAIT, HUBSPOT_SEARCH_CLASS, HttpKey, HttpSignals, InvalidQuota, NoSignals, Quota,
+    RateLimitLayer,
 };
 use resilience_retry::{Backoff, DeadlineLayer, Jitter, RetryLayer, RetryPolicy};
 use std::num::NonZeroU32;
-use tower::layer::util::Identity;
 use tower::timeout::TimeoutLayer;
-use tower::util::BoxCloneSyncServiceLayer;
+use tower::util::{Either, MapErr};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -163,7 +168,12 @@ impl StackConfig {
     /// The total timeout covers every attempt and the longest backoff between them.
     pub fn from_config(config: &HubSpotConfig) -> Self {
         let retries = config.retry.max_retries;
-        let total = config.timeout * (retries + 1) + config.retry.max_delay * retries;
+        // Saturating: a config that skipped validation (huge timeouts or retry counts) gets a
+        // deadline that never elapses, not an overflow panic.
+        let total = config
+            .timeout
+            .saturating_mul(retries.saturating_add(1))
+            .saturating_add(config.retry.max_delay.saturating_mul(retries));
         Self {
             base_url: config.base_url.clone(),
             token: config.token.clone(),
@@ -182,25 +192,42 @@ impl StackConfig {
     }
 }
 
-/// The layer every stage of the stack is erased to.
-type StageLayer =
-    BoxCloneSyncServiceLayer<HubSpotService, Request<Body>, Response<Bytes>, BoxError>;
+/// A layer of the stack that is present or switched off, with its error boxed.
+///
+/// Its service is an [`Either`] of the layered service and the inner one, so a switched-off
+/// layer costs a branch, and the whole stack is boxed once, at the end, instead of once per
+/// layer (each box costs an allocation per clone and per call).
+#[derive(Debug, Clone)]
+struct Stage<L>(Option<L>);
 
-/// `layer` as a stage of the stack, or a pass-through when it is `None`.
-fn stage<L>(layer: Option<L>) -> StageLayer
+/// The error of a stage.
+type StageError<L, S> = <<L as Layer<S>>::Service as Service<Request<Body>>>::Error;
+
+fn boxed<E: Into<BoxError>>(error: E) -> BoxError {
+    error.into()
+}
+
+impl<L, S> Layer<S> for Stage<L>
 where
-    L: Layer<HubSpotService> + Send + Sync + 'static,
-    L::Service: Service<Request<Body>, Response = Response<Bytes>> + Clone + Send + Sync + 'static,
-    <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
-    <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    L: Layer<S>,
+    L::Service: Service<Request<Body>>,
+    StageError<L, S>: Into<BoxError>,
 {
-    let layer = Arc::new(layer);
-    BoxCloneSyncServiceLayer::new(tower::layer::layer_fn(
-        move |inner: HubSpotService| match layer.as_ref() {
-            Some(layer) => HubSpotService::new(layer.layer(inner).map_err(Into::into)),
-            None => inner,
-        },
-    ))
+    type Service = Either<MapErr<L::Service, fn(StageError<L, S>) -> BoxError>, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        match &self.0 {
+            Some(layer) => Either::Left(MapErr::new(
+                layer.layer(inner),
+                boxed::<StageError<L, S>> as fn(_) -> _,
+            )),
+            None => Either::Right(inner),
+        }
+    }
+}
+
+fn stage<L>(layer: Option<L>) -> Stage<L> {
+    Stage(layer)
 }
 
 /// The default stack, outermost layer first, with handles on its breaker and cache.
@@ -210,6 +237,18 @@ where
 /// Returns [`BuildError`] when the base URL, the token, the transport or a layer's settings
 /// are refused.
 pub fn build(config: &StackConfig) -> Result<BuiltStack, BuildError> {
+    build_over(config, transport(config)?)
+}
+
+/// The default stack's layers 1 to 8 (metrics down to tracing) over `inner` instead of
+/// [`transport`]: for a transport of your own, or a test service.
+///
+/// `inner` receives relative URIs and no credentials, as [`transport`] does.
+///
+/// # Errors
+///
+/// Returns [`BuildError`] when a layer's settings are refused.
+pub fn build_over(config: &StackConfig, inner: HubSpotService) -> Result<BuiltStack, BuildError> {
     let cache = config.cache.as_ref().map(response_cache).transpose()?;
     let invalidate = cache.clone().map(invalidator);
     let breaker = config.breaker.as_ref().map(circuit_breaker).transpose()?;
@@ -241,13 +280,15 @@ pub fn build(config: &StackConfig) -> Result<BuiltStack, BuildError> {
         })))
         // 6. Rate limiter: waits for a permit within the deadline, learns the account's limit
         //    from X-HubSpot-RateLimit-*, keeps search on its own 5/s bucket.
-        .layer(limiter.unwrap_or_else(|| stage(None::<Identity>)))
+        .layer(stage(limiter))
         // 7. Timeout of one attempt.
         .layer(stage(config.attempt_timeout.map(TimeoutLayer::new)))
         // 8. Tracing of each attempt.
         .layer(stage(Some(tower::layer::layer_fn(traced))))
         // 9 and 10. Base URI, auth, user agent, transport.
-        .service(transport(config)?);
+        .service(inner);
+    // The one box of the stack.
+    let service = HubSpotService::new(service);
     Ok(BuiltStack {
         service,
         invalidate,
@@ -347,9 +388,14 @@ fn metrics_layer(prefix: &str) -> Result<MetricsLayer, BuildError> {
     })
 }
 
+/// The stack's rate-limit layer, learning from headers (`HttpSignals`) or not.
+type HubSpotRateLimitLayer<H = HttpSignals> = RateLimitLayer<HttpKey, HubSpotClassifier, H>;
+
 /// The rate limiter of the stack: HubSpot's rolling window (a burst of a tenth of it) and the
 /// search bucket, judged by [`HubSpotClassifier`]; learning from headers unless switched off.
-fn rate_limiter(settings: &RateLimitSettings) -> Result<StageLayer, BuildError> {
+fn rate_limiter(
+    settings: &RateLimitSettings,
+) -> Result<Either<HubSpotRateLimitLayer, HubSpotRateLimitLayer<NoSignals>>, BuildError> {
     let layer_error = |error: InvalidQuota| BuildError::Layer {
         layer: "rate_limit",
         message: error.to_string(),
@@ -368,9 +414,9 @@ fn rate_limiter(settings: &RateLimitSettings) -> Result<StageLayer, BuildError> 
         .with_classifier(HubSpotClassifier::new())
         .with_max_wait(settings.max_wait);
     Ok(if settings.learn_from_headers {
-        stage(Some(layer))
+        Either::Left(layer)
     } else {
-        stage(Some(layer.with_signals(NoSignals)))
+        Either::Right(layer.with_signals(NoSignals))
     })
 }
 
@@ -423,15 +469,27 @@ pub fn transport(config: &StackConfig) -> Result<HubSpotService, BuildError> {
 
 /// Wraps `inner` in tower-http's `TraceLayer`: one span per attempt, named by the operation,
 /// with any `Authorization` header marked sensitive (so it never prints).
-fn traced(inner: HubSpotService) -> HubSpotService {
-    let service = ServiceBuilder::new()
-        // The trace layer wraps the body in its own type; read it back into `Bytes` (a whole
-        // `Full` body is ready at once).
-        .and_then(|response: Response<_>| async move {
-            let (parts, body) = response.into_parts();
-            let bytes = BodyExt::collect(body).await?.to_bytes();
-            Ok::<_, BoxError>(Response::from_parts(parts, bytes))
-        })
+///
+/// The span is at `DEBUG` and built from the operation name alone (no URI, no headers), so
+/// when nothing subscribes at that level it costs a relaxed load and no allocation.
+fn traced<S>(
+    inner: S,
+) -> impl Service<Request<Body>, Response = Response<Bytes>, Error = BoxError, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static
+where
+    S: Service<Request<Body>, Response = Response<Bytes>, Error = BoxError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    ServiceBuilder::new()
+        // The trace layer wraps the body in its own type; read it back into `Bytes`.
+        .and_then(into_bytes)
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
         .layer(
             TraceLayer::new_for_http()
@@ -450,6 +508,87 @@ fn traced(inner: HubSpotService) -> HubSpotService {
                 .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .map_response(|response: Response<Bytes>| response.map(Full::new))
-        .service(inner);
-    HubSpotService::new(service)
+        .service(inner)
+}
+
+/// Reads a response body back into one `Bytes`: the single frame of a whole (`Full`) body is
+/// taken as it is, without copying or buffering.
+async fn into_bytes<B>(response: Response<B>) -> Result<Response<Bytes>, BoxError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = response.into_parts();
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Bytes::new();
+    let mut more: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(Into::into)?.into_data() else {
+            continue;
+        };
+        match &mut more {
+            None if bytes.is_empty() => bytes = data,
+            None => {
+                let mut buffer = bytes::BytesMut::from(std::mem::take(&mut bytes));
+                buffer.extend_from_slice(&data);
+                more = Some(buffer);
+            }
+            Some(buffer) => buffer.extend_from_slice(&data),
+        }
+    }
+    Ok(Response::from_parts(
+        parts,
+        more.map_or(bytes, bytes::BytesMut::freeze),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+
+    #[tokio::test]
+    async fn an_unvalidated_config_with_huge_numbers_does_not_overflow() {
+        let mut config = HubSpotConfig::new("pat-na1-x");
+        config.timeout = Duration::MAX;
+        config.retry.max_retries = u32::MAX;
+        let stack = StackConfig::from_config(&config);
+        assert_eq!(stack.total_timeout, Some(Duration::MAX));
+        // Building and calling such a stack is a typed error or an answer, never a panic.
+        let inner = HubSpotService::new(tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, BoxError>(Response::new(Bytes::from_static(b"{}")))
+        }));
+        if let Ok(built) = build_over(&stack, inner) {
+            let response = built
+                .service
+                .oneshot(Request::new(Body::new(Bytes::new())))
+                .await
+                .unwrap();
+            assert_eq!(response.body(), &Bytes::from_static(b"{}"));
+        }
+        let normal = StackConfig::from_config(&HubSpotConfig::new("pat-na1-x"));
+        // 30 s × 4 attempts + 20 s × 3 backoffs.
+        assert_eq!(normal.total_timeout, Some(Duration::from_secs(180)));
+    }
+
+    #[tokio::test]
+    async fn into_bytes_takes_one_frame_as_is_and_joins_several() {
+        let one = Bytes::from_static(b"{\"id\":\"1\"}");
+        let response = into_bytes(Response::new(Full::new(one.clone())))
+            .await
+            .unwrap();
+        assert_eq!(response.body(), &one);
+        assert_eq!(response.body().as_ptr(), one.as_ptr(), "not copied");
+
+        let frames = futures_util::stream::iter([
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(b"ab"))),
+            Ok(Frame::data(Bytes::from_static(b"cd"))),
+            Ok(Frame::data(Bytes::from_static(b"e"))),
+        ]);
+        let response = into_bytes(Response::new(StreamBody::new(frames)))
+            .await
+            .unwrap();
+        assert_eq!(response.body(), &Bytes::from_static(b"abcde"));
+    }
 }

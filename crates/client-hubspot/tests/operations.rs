@@ -142,7 +142,9 @@ async fn list_pages_and_streams_across_pages() {
         .await
         .expect("every page");
     assert_eq!(all.len(), 100);
+    // `dedup` alone only drops neighbours: sort first, so any repeat across pages counts.
     let mut ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 100, "no duplicates across pages");
     assert_eq!(sandbox.log().len(), 4, "100 contacts in pages of 30");
@@ -479,6 +481,11 @@ async fn batch_create_update_upsert_archive() {
         api_sandbox::Fault::status(403),
     );
     let failed = contacts.batch_archive(["1", "2"]).await.expect("outcome");
+    assert_eq!(
+        failed.items.len(),
+        2,
+        "one result per input, so `all` below is not vacuous"
+    );
     assert!(failed.items.iter().all(|item| matches!(
         item,
         Err(BatchItemError::Request(e)) if e.status().map(|s| s.as_u16()) == Some(403)
@@ -512,6 +519,21 @@ async fn every_layer_can_be_switched_off_and_bad_settings_are_typed_errors() {
         id
     );
 
+    // Retry is off: a 503 comes back as it is, after one request.
+    sandbox.log().clear();
+    sandbox.control().fail_next(
+        api_sandbox::Route::path("/crm/v3/objects/contacts"),
+        1,
+        api_sandbox::Fault::status(503),
+    );
+    let err = bare
+        .contacts()
+        .get(&id, &GetOptions::new())
+        .await
+        .expect_err("503, not retried");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err:?}");
+    assert_eq!(sandbox.log().len(), 1, "one request: no retry layer");
+
     let missing = HubSpotClient::builder().build().expect_err("no token");
     assert!(matches!(missing, BuildError::MissingToken), "{missing:?}");
     let url = HubSpotClient::builder()
@@ -528,4 +550,44 @@ async fn every_layer_can_be_switched_off_and_bad_settings_are_typed_errors() {
         invalid.to_string().contains("HUBSPOT_MAX_RETRIES"),
         "{invalid}"
     );
+}
+
+#[tokio::test]
+async fn a_cursor_that_comes_back_ends_the_stream_with_an_error_not_a_loop() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // A server that hands back the same cursor for every page: without the guard the stream
+    // would fetch the same page forever.
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&requests);
+    let service = tower::service_fn(move |request: http::Request<integrations_http::Body>| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        async move {
+            let body = format!(
+                r#"{{"results":[{{"id":"{n}","properties":{{}}}}],"paging":{{"next":{{"after":"stuck"}}}},"query":"{query}"}}"#
+            );
+            Ok::<_, std::convert::Infallible>(http::Response::new(bytes::Bytes::from(body)))
+        }
+    });
+    let client = client_hubspot::HubSpotClient::with_service(service);
+    let mut stream = client.contacts().list(ListOptions::new());
+    let mut ids = Vec::new();
+    let error = loop {
+        match stream.try_next().await {
+            Ok(Some(contact)) => ids.push(contact.id),
+            Ok(None) => panic!("the stream ended without an error"),
+            Err(error) => break error,
+        }
+    };
+    // Page 1 (no cursor) and page 2 (`after=stuck`) were read; page 2 named `stuck` again.
+    assert_eq!(ids, ["0", "1"]);
+    assert!(
+        matches!(&error, HubSpotError::CursorLoop { after } if after == "stuck"),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert!(stream.try_next().await.expect("ended").is_none());
 }

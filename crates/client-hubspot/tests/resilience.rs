@@ -375,6 +375,37 @@ async fn a_thousand_reads_fit_the_learned_budget_without_a_single_429() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn without_learning_the_same_reads_hit_429s() {
+    // The control of the test above: the same client told ten times the sandbox's limit, with
+    // learning from the headers switched off, is throttled by the sandbox.
+    let sandbox = sandbox().await;
+    let client = builder(&sandbox)
+        .cache(None)
+        .retry(None)
+        .total_timeout(Duration::from_secs(60))
+        .rate_limit(
+            RateLimitSettings::new(1_000, Duration::from_secs(10))
+                .max_wait(Duration::from_secs(30))
+                .learn_from_headers(false),
+        )
+        .build()
+        .expect("builds");
+    let id = contact_id(&sandbox, 0);
+    let mut throttled = 0;
+    for _ in 0..300 {
+        if let Err(error) = client.contacts().get(&id, &GetOptions::new()).await {
+            assert!(error.is_rate_limited(), "{error:?}");
+            throttled += 1;
+        }
+    }
+    assert!(
+        throttled > 0,
+        "the limit told to the client held nothing back"
+    );
+    assert_eq!(sandbox.log().count(|e| e.status == Some(429)), throttled);
+}
+
+#[tokio::test(start_paused = true)]
 async fn searches_keep_to_their_own_five_per_second() {
     // The sandbox enforces 5 searches per second and, like HubSpot, sends no rate-limit
     // headers with them: only the search bucket keeps the client under it.

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use http::Method;
-use integrations_http::decode_json;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -17,7 +16,7 @@ use crate::models::{
     BatchItemError, BatchResponse, BatchUpdateInput, BatchUpsertInput, CrmObject, ObjectInput,
     StandardError, UpsertedObject,
 };
-use crate::request::Query;
+use crate::request::{Query, decode};
 
 /// How one input is recognised in a response: its key, and the name of the error context
 /// entry that lists such keys.
@@ -44,7 +43,7 @@ where
     let call = mark(objects.call(Method::POST, path, &format!("batch_{action}"))).json(body)?;
     let n = keys.keys.len();
     let outcome = match objects.client.execute(call).await {
-        Ok(response) => decode_json::<Option<BatchBody<T>>>(&response).map_err(HubSpotError::from),
+        Ok(response) => decode::<Option<BatchBody<T>>>(&response),
         Err(error) => Err(error),
     };
     Ok(match outcome {

@@ -31,8 +31,7 @@ impl Contacts {
         email: &str,
         options: &GetOptions,
     ) -> Result<CrmObject, HubSpotError> {
-        let options = options.clone().id_property("email");
-        self.objects.get(email, &options).await
+        self.objects.get_with(email, options, Some("email")).await
     }
 
     /// Updates the contact with this email.

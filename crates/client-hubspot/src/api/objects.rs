@@ -66,7 +66,13 @@ impl GetOptions {
         self
     }
 
+    #[cfg(test)]
     fn query(&self) -> Query {
+        self.query_with(self.id_property.as_deref())
+    }
+
+    /// The query string, with `id_property` in place of the options' own.
+    fn query_with(&self, id_property: Option<&str>) -> Query {
         let mut query = Query::new();
         query
             .push_list("properties", &self.properties)
@@ -75,7 +81,7 @@ impl GetOptions {
         if self.archived {
             query.push("archived", "true");
         }
-        if let Some(id_property) = &self.id_property {
+        if let Some(id_property) = id_property {
             query.push("idProperty", id_property);
         }
         query
@@ -238,13 +244,39 @@ impl Objects {
     }
 
     pub(crate) fn base_path(&self) -> Result<String, HubSpotError> {
-        let object_type = check_segment("object type", &self.object_type)?;
-        Ok(format!("/crm/v3/objects/{}", encode(object_type)))
+        self.path_with(None, "", "")
     }
 
     fn object_path(&self, id: &str) -> Result<String, HubSpotError> {
-        let id = check_segment("object id", id)?;
-        Ok(format!("{}/{}", self.base_path()?, encode(id)))
+        self.path_with(Some(id), "", "")
+    }
+
+    /// `/crm/v3/objects/{type}[/{id}]{suffix}{query}`, with the type and id encoded as path
+    /// segments, in one allocation.
+    pub(crate) fn path_with(
+        &self,
+        id: Option<&str>,
+        suffix: &str,
+        query: &str,
+    ) -> Result<String, HubSpotError> {
+        const PREFIX: &str = "/crm/v3/objects/";
+        let object_type = encode(check_segment("object type", &self.object_type)?);
+        let id = id
+            .map(|id| check_segment("object id", id).map(encode))
+            .transpose()?;
+        let id_len = id.as_ref().map_or(0, |id| id.len() + 1);
+        let mut path = String::with_capacity(
+            PREFIX.len() + object_type.len() + id_len + suffix.len() + query.len(),
+        );
+        path.push_str(PREFIX);
+        path.push_str(&object_type);
+        if let Some(id) = id {
+            path.push('/');
+            path.push_str(&id);
+        }
+        path.push_str(suffix);
+        path.push_str(query);
+        Ok(path)
     }
 
     pub(crate) fn call(&self, method: Method, path: String, action: &str) -> Call {
@@ -258,7 +290,18 @@ impl Objects {
     /// [`HubSpotError::Api`] with status 404 ([`is_not_found`](HubSpotError::is_not_found)) for
     /// an unknown id; [`HubSpotError::InvalidInput`] for an empty id; any error of the stack.
     pub async fn get(&self, id: &str, options: &GetOptions) -> Result<CrmObject, HubSpotError> {
-        let path = format!("{}{}", self.object_path(id)?, options.query().as_str());
+        self.get_with(id, options, options.id_property.as_deref())
+            .await
+    }
+
+    /// [`get`](Self::get) with `id_property` in place of the options' own.
+    pub(crate) async fn get_with(
+        &self,
+        id: &str,
+        options: &GetOptions,
+        id_property: Option<&str>,
+    ) -> Result<CrmObject, HubSpotError> {
+        let path = self.path_with(Some(id), "", options.query_with(id_property).as_str())?;
         self.client
             .call_json(self.call(Method::GET, path, "get").cacheable())
             .await
@@ -270,7 +313,7 @@ impl Objects {
     ///
     /// Any error of the call (see [`HubSpotError`]).
     pub async fn list_page(&self, options: &ListOptions) -> Result<Page<CrmObject>, HubSpotError> {
-        let path = format!("{}{}", self.base_path()?, options.query().as_str());
+        let path = self.path_with(None, "", options.query().as_str())?;
         self.client
             .call_json(self.call(Method::GET, path, "list"))
             .await
@@ -327,12 +370,11 @@ impl Objects {
         id_property: Option<&str>,
         input: &ObjectInput,
     ) -> Result<CrmObject, HubSpotError> {
-        let mut path = self.object_path(id)?;
+        let mut query = Query::new();
         if let Some(id_property) = id_property {
-            let mut query = Query::new();
             query.push("idProperty", id_property);
-            path.push_str(query.as_str());
         }
+        let path = self.path_with(Some(id), "", query.as_str())?;
         if !input.associations.is_empty() {
             return Err(HubSpotError::InvalidInput(
                 "an update cannot create associations; use the associations API".to_owned(),
@@ -390,11 +432,7 @@ impl Objects {
             }
         }
         let call = self
-            .call(
-                Method::POST,
-                format!("{}/search", self.base_path()?),
-                "search",
-            )
+            .call(Method::POST, self.path_with(None, "/search", "")?, "search")
             .json(request)?
             .idempotent()
             .search();

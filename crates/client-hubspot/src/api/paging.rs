@@ -37,15 +37,18 @@ impl Stream for ObjectStream {
     }
 }
 
-/// State of a paging stream: buffered items, the next cursor, whether it is done.
+/// State of a paging stream: buffered items, the next cursor, whether it is done, and an
+/// error to yield once the buffer is drained.
 struct Cursor<F> {
     fetch: F,
     buffer: VecDeque<CrmObject>,
     next: Option<Option<String>>,
+    stuck: Option<HubSpotError>,
 }
 
 /// Builds a stream from `fetch(after) -> (items, next_after)`. `next == None` means done;
-/// `Some(None)` means the first page.
+/// `Some(None)` means the first page. A page whose next cursor is the one it was fetched with
+/// would repeat forever: its items are yielded, then [`HubSpotError::CursorLoop`].
 fn paged<F, Fut>(fetch: F) -> BoxStream
 where
     F: FnMut(Option<String>) -> Fut + Send + 'static,
@@ -55,17 +58,27 @@ where
         fetch,
         buffer: VecDeque::new(),
         next: Some(None),
+        stuck: None,
     };
     Box::pin(stream::unfold(state, |mut state| async move {
         loop {
             if let Some(item) = state.buffer.pop_front() {
                 return Some((Ok(item), state));
             }
+            if let Some(error) = state.stuck.take() {
+                return Some((Err(error), state));
+            }
             let after = state.next.take()?;
+            let used = after.clone();
             match (state.fetch)(after).await {
                 Ok((items, next)) => {
                     state.buffer.extend(items);
-                    state.next = next.map(Some);
+                    match next {
+                        Some(next) if used.as_deref() == Some(next.as_str()) => {
+                            state.stuck = Some(HubSpotError::CursorLoop { after: next });
+                        }
+                        next => state.next = next.map(Some),
+                    }
                 }
                 // `state.next` stays `None`: the stream ends after the error.
                 Err(error) => return Some((Err(error), state)),
