@@ -7,6 +7,8 @@ use integrations_config::{
     BaseUrl, BreakerConfig, CacheConfig, HubSpotConfig, PoolConfig, RetryConfig, Secret,
 };
 
+use resilience_ratelimit_redis::FleetStore;
+
 use crate::client::HubSpotClient;
 use crate::error::BuildError;
 use crate::stack::{self, RateLimitSettings, StackConfig};
@@ -52,9 +54,11 @@ impl HubSpotClientBuilder {
     }
 
     /// Takes every setting from `config` (token, base URL, timeout, retry, breaker, cache,
-    /// pool, metrics).
+    /// pool, metrics); a [`rate_limit_store`](Self::rate_limit_store) set before is kept.
     pub fn config(mut self, config: HubSpotConfig) -> Self {
+        let store = self.stack.rate_limit_store.take();
         self.stack = StackConfig::from_config(&config);
+        self.stack.rate_limit_store = store;
         self.base_url = None;
         self
     }
@@ -123,6 +127,14 @@ impl HubSpotClientBuilder {
     /// Client-side rate limit; `None` switches the limiter off.
     pub fn rate_limit(mut self, rate_limit: impl Into<Option<RateLimitSettings>>) -> Self {
         self.stack.rate_limit = rate_limit.into();
+        self
+    }
+
+    /// Where the rate limiter keeps its state (default `None`: in memory, one budget per
+    /// client). A [`FleetStore::Redis`] shares one budget per HubSpot account with every
+    /// process on the same Redis; see [`StackConfig::rate_limit_store`].
+    pub fn rate_limit_store(mut self, store: impl Into<Option<FleetStore>>) -> Self {
+        self.stack.rate_limit_store = store.into();
         self
     }
 

@@ -1,14 +1,15 @@
 //! [`HubSpotClient`]: the typed API over a tower stack.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use integrations_config::HubSpotConfig;
-use integrations_http::{Body, HttpError};
+use integrations_http::{ApiError, Body, HttpError};
 use resilience_core::BoxError;
-use resilience_core::extensions::Operation;
+use resilience_core::extensions::{Operation, is_idempotent};
 use serde::de::DeserializeOwned;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -16,7 +17,7 @@ use tower::util::BoxCloneSyncService;
 
 use crate::api::{Contacts, Objects};
 use crate::builder::HubSpotClientBuilder;
-use crate::error::{BuildError, HubSpotError};
+use crate::error::{BuildError, HubSpotError, may_have_been_applied};
 use crate::models::AccountDetails;
 use crate::request::{Call, decode};
 use crate::stack::BuiltStack;
@@ -251,8 +252,30 @@ impl HubSpotClient {
     }
 
     /// Sends one call and returns the raw response.
+    ///
+    /// A write (a request that is not idempotent: create, update, the batch writes) that may
+    /// have reached HubSpot without an answer saying whether it was applied fails with
+    /// [`HubSpotError::OutcomeUnknown`]: a transport failure or timeout after it may have been
+    /// written, or a 5xx other than 503.
     pub(crate) async fn execute(&self, call: Call) -> Result<Response<Bytes>, HubSpotError> {
-        self.run(call.into_request()?).await
+        let request = call.into_request()?;
+        if is_idempotent(&request) {
+            return self.run(request).await;
+        }
+        let operation = request
+            .extensions()
+            .get::<Operation>()
+            .map_or(Cow::Borrowed("request"), |operation| operation.0.clone());
+        match self.run(request).await {
+            Ok(response) if may_have_been_applied(response.status()) => {
+                Err(HubSpotError::OutcomeUnknown {
+                    operation,
+                    source: HttpError::Api(ApiError::from_response(&response)),
+                })
+            }
+            Ok(response) => Ok(response),
+            Err(error) => Err(error.for_write(operation)),
+        }
     }
 
     /// Sends one call and decodes a 2xx body into `T`; any other status is an error.

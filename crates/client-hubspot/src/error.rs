@@ -1,6 +1,7 @@
 //! [`HubSpotError`]: the error of every operation, and [`BuildError`]: the error of building a
 //! client.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
@@ -31,6 +32,22 @@ pub enum HubSpotError {
     /// rate limiter) refused the request. The [`HttpError`] says which.
     #[error("hubspot request failed: {0}")]
     Http(#[source] HttpError),
+    /// The outcome of a write (create, update, batch create/update/upsert/archive) is unknown:
+    /// the request may have reached HubSpot and been applied, but no answer says so. The
+    /// connection dropped or a timeout (attempt or total) elapsed after the request may have
+    /// been written, or HubSpot answered a 5xx other than `503` (which can come after the write
+    /// was applied). It was not repeated, since repeating could create a second object, and it
+    /// is not [retryable](Self::is_retryable): read the object back (by a unique property) before
+    /// writing again. [`status`](Self::status), [`message`](Self::message) and
+    /// [`correlation_id`](Self::correlation_id) still answer when there was an answer.
+    #[error("outcome unknown: hubspot {operation} may or may not have been applied")]
+    OutcomeUnknown {
+        /// The operation, e.g. `contacts.create`.
+        operation: Cow<'static, str>,
+        /// What went wrong.
+        #[source]
+        source: HttpError,
+    },
     /// The input was refused before anything was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -53,8 +70,14 @@ impl HubSpotError {
         match self {
             Self::Api(api) | Self::DailyLimit(api) => Some(api.status()),
             Self::Decode(decode) => Some(decode.status()),
+            Self::OutcomeUnknown { source, .. } => source.status(),
             _ => None,
         }
+    }
+
+    /// `true` for [`HubSpotError::OutcomeUnknown`]: a write may or may not have been applied.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
     }
 
     /// `true` for a `404`: the object (or the route) does not exist.
@@ -85,13 +108,14 @@ impl HubSpotError {
     /// failure or a timeout. Never for the daily limit, a caller's 4xx, a decode failure, a
     /// local rejection, invalid input or a closed client.
     ///
-    /// Whether repeating a non-idempotent operation is *safe* is another matter: a create that
-    /// timed out may have happened.
+    /// Never for [`OutcomeUnknown`](Self::OutcomeUnknown) either: a write that may have been
+    /// applied is not repeated blindly.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(api) => api.is_retryable(),
             Self::Http(http) => http.is_retryable(),
-            Self::DailyLimit(_)
+            Self::OutcomeUnknown { .. }
+            | Self::DailyLimit(_)
             | Self::Decode(_)
             | Self::InvalidInput(_)
             | Self::Closed
@@ -99,9 +123,10 @@ impl HubSpotError {
         }
     }
 
-    /// `true` when a timeout (attempt or total) elapsed.
+    /// `true` when a timeout (attempt or total) elapsed (also for a write whose outcome that
+    /// made unknown).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Http(http) if http.is_timeout())
+        matches!(self, Self::Http(http) | Self::OutcomeUnknown { source: http, .. } if http.is_timeout())
     }
 
     /// `true` when a local layer (an open circuit breaker, a rate-limit wait beyond the deadline)
@@ -126,7 +151,7 @@ impl HubSpotError {
         match self {
             Self::Api(api) | Self::DailyLimit(api) => api.correlation_id(),
             Self::Decode(decode) => decode.correlation_id(),
-            Self::Http(http) => http.correlation_id(),
+            Self::Http(http) | Self::OutcomeUnknown { source: http, .. } => http.correlation_id(),
             _ => None,
         }
     }
@@ -145,15 +170,17 @@ impl HubSpotError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api(api) | Self::DailyLimit(api) => api.retry_after(),
-            Self::Http(http) => http.retry_after(),
+            Self::Http(http) | Self::OutcomeUnknown { source: http, .. } => http.retry_after(),
             _ => None,
         }
     }
 
-    /// The error body, for [`Api`](Self::Api) and [`DailyLimit`](Self::DailyLimit) errors.
+    /// The error body, for [`Api`](Self::Api) and [`DailyLimit`](Self::DailyLimit) errors, and
+    /// for an [`OutcomeUnknown`](Self::OutcomeUnknown) that came with an answer (a 5xx).
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(api) | Self::DailyLimit(api) => Some(api),
+            Self::OutcomeUnknown { source, .. } => source.api(),
             _ => None,
         }
     }
@@ -165,6 +192,39 @@ impl HubSpotError {
             _ => None,
         }
     }
+}
+
+impl HubSpotError {
+    /// What a write's failure means to its caller: [`OutcomeUnknown`](Self::OutcomeUnknown)
+    /// when the request may have reached HubSpot (a transport failure that is not a provable
+    /// not-sent, a timeout, an unread body), the error as it is otherwise (a local rejection,
+    /// a not-sent, an API answer).
+    pub(crate) fn for_write(self, operation: Cow<'static, str>) -> Self {
+        match self {
+            Self::Http(source) if may_have_reached_hubspot(&source) => {
+                Self::OutcomeUnknown { operation, source }
+            }
+            other => other,
+        }
+    }
+}
+
+/// `true` when a failure without an answer does not prove the request stayed local.
+fn may_have_reached_hubspot(error: &HttpError) -> bool {
+    !error.is_not_sent()
+        && matches!(
+            error,
+            HttpError::Transport(_)
+                | HttpError::Timeout(_)
+                | HttpError::BodyTooLarge { .. }
+                | HttpError::Other(_)
+        )
+}
+
+/// `true` for an answer to a write that does not show whether it was applied: any 5xx but
+/// `503` (a refusal before processing: overloaded, or throttling with `Retry-After`).
+pub(crate) fn may_have_been_applied(status: StatusCode) -> bool {
+    status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE
 }
 
 impl From<HttpError> for HubSpotError {

@@ -12,7 +12,11 @@
 //!   partial failures mapped back to each input ([`BatchResponse`]).
 //! - [`HubSpotError`]: one error type with `is_not_found()`, `is_rate_limited()`,
 //!   `is_retryable()`, `status()`, `category()`, `correlation_id()`; a daily-limit 429 is
-//!   [`HubSpotError::DailyLimit`] and never retryable.
+//!   [`HubSpotError::DailyLimit`] and never retryable; a write that may have been applied
+//!   without an answer saying so is [`HubSpotError::OutcomeUnknown`], never retryable.
+//! - The rate limiter's state lives in memory per client, or on a [`FleetStore`]
+//!   ([`HubSpotClientBuilder::rate_limit_store`]): through Redis, every process shares one
+//!   budget per HubSpot account.
 //!
 //! Every request is marked for the layers with `resilience_core::extensions`: an
 //! `Operation` name (`contacts.get`, `deals.batch_read`, ...), `Idempotent` for batch reads
@@ -100,3 +104,6 @@ pub use models::{
     BatchUpsertInput, CrmObject, Filter, FilterGroup, ObjectInput, Operator, Page, SearchPage,
     SearchRequest, Sort, StandardError, UpsertedObject,
 };
+/// The rate-limit store choice of [`StackConfig::rate_limit_store`](stack::StackConfig::rate_limit_store):
+/// in memory, or one budget per account for a fleet through Redis.
+pub use resilience_ratelimit_redis::FleetStore;

@@ -45,9 +45,10 @@ use resilience_cache::{CacheLayer, HttpResponseCache};
 use resilience_core::BoxError;
 use resilience_core::extensions::Operation;
 use resilience_ratelimit::{
-    DEFAULT_MAX_WAIT, HUBSPOT_SEARCH_CLASS, HttpKey, HttpSignals, InvalidQuota, NoSignals, Quota,
-    RateLimitLayer,
+    DEFAULT_MAX_WAIT, HUBSPOT_SEARCH_CLASS, HttpKey, HttpSignals, InMemoryStore, InvalidQuota,
+    NoSignals, Quota, RateLimitLayer,
 };
+use resilience_ratelimit_redis::{FleetStore, RedisStore};
 use resilience_retry::{Backoff, DeadlineLayer, Jitter, RetryLayer, RetryPolicy};
 use std::num::NonZeroU32;
 use tower::timeout::TimeoutLayer;
@@ -160,6 +161,13 @@ pub struct StackConfig {
     pub metrics_prefix: Option<String>,
     /// The environment the defaults came from.
     pub environment: Environment,
+    /// Where the rate limiter keeps its state. `None` (the default): a fresh in-memory store
+    /// for each stack built, so one client (and its clones) has one budget. `Some`: that
+    /// store, shared by every stack built with it; a
+    /// [`FleetStore::Redis`] shares one budget per HubSpot account with every process on the
+    /// same Redis (see `docs/fleet.md`), e.g.
+    /// `FleetStore::from_env(|b| b.service("hubspot"))`.
+    pub rate_limit_store: Option<FleetStore>,
 }
 
 impl StackConfig {
@@ -188,6 +196,7 @@ impl StackConfig {
             rate_limit: Some(RateLimitSettings::default()),
             metrics_prefix: config.metrics_enabled.then(|| "hubspot".to_owned()),
             environment: config.environment,
+            rate_limit_store: None,
         }
     }
 }
@@ -258,7 +267,11 @@ pub fn build_over(config: &StackConfig, inner: HubSpotService) -> Result<BuiltSt
         .as_deref()
         .map(metrics_layer)
         .transpose()?;
-    let limiter = config.rate_limit.as_ref().map(rate_limiter).transpose()?;
+    let limiter = config
+        .rate_limit
+        .as_ref()
+        .map(|settings| rate_limiter(settings, config.rate_limit_store.as_ref()))
+        .transpose()?;
     let service = ServiceBuilder::new()
         // 1. Metrics for the logical call: {prefix}_api_requests_total{operation,status},
         //    _duration_seconds{operation}, _in_flight{operation}.
@@ -388,14 +401,28 @@ fn metrics_layer(prefix: &str) -> Result<MetricsLayer, BuildError> {
     })
 }
 
-/// The stack's rate-limit layer, learning from headers (`HttpSignals`) or not.
-type HubSpotRateLimitLayer<H = HttpSignals> = RateLimitLayer<HttpKey, HubSpotClassifier, H>;
+/// The stack's rate-limit layer, learning from headers (`HttpSignals`) or not, on an
+/// in-memory store or on Redis.
+type HubSpotRateLimitLayer<H = HttpSignals, St = InMemoryStore> =
+    RateLimitLayer<HttpKey, HubSpotClassifier, H, St>;
+
+/// The rate-limit layer for each choice of signals and store. Each is its own type (a branch,
+/// not a boxed store), so the in-memory store keeps its unboxed futures.
+type StackRateLimiter = Either<
+    Either<HubSpotRateLimitLayer, HubSpotRateLimitLayer<NoSignals>>,
+    Either<
+        HubSpotRateLimitLayer<HttpSignals, RedisStore>,
+        HubSpotRateLimitLayer<NoSignals, RedisStore>,
+    >,
+>;
 
 /// The rate limiter of the stack: HubSpot's rolling window (a burst of a tenth of it) and the
-/// search bucket, judged by [`HubSpotClassifier`]; learning from headers unless switched off.
+/// search bucket, judged by [`HubSpotClassifier`]; learning from headers unless switched off;
+/// on `store` when given, else on a fresh in-memory store.
 fn rate_limiter(
     settings: &RateLimitSettings,
-) -> Result<Either<HubSpotRateLimitLayer, HubSpotRateLimitLayer<NoSignals>>, BuildError> {
+    store: Option<&FleetStore>,
+) -> Result<StackRateLimiter, BuildError> {
     let layer_error = |error: InvalidQuota| BuildError::Layer {
         layer: "rate_limit",
         message: error.to_string(),
@@ -413,10 +440,27 @@ fn rate_limiter(
         .with_quota(HUBSPOT_SEARCH_CLASS, search)
         .with_classifier(HubSpotClassifier::new())
         .with_max_wait(settings.max_wait);
-    Ok(if settings.learn_from_headers {
-        Either::Left(layer)
-    } else {
-        Either::Right(layer.with_signals(NoSignals))
+    let learn = settings.learn_from_headers;
+    Ok(match store {
+        Some(FleetStore::Redis(redis)) => {
+            let layer = layer.with_store(redis.clone());
+            Either::Right(if learn {
+                Either::Left(layer)
+            } else {
+                Either::Right(layer.with_signals(NoSignals))
+            })
+        }
+        local => {
+            let layer = match local {
+                Some(FleetStore::Local(memory)) => layer.with_store(memory.clone()),
+                _ => layer,
+            };
+            Either::Left(if learn {
+                Either::Left(layer)
+            } else {
+                Either::Right(layer.with_signals(NoSignals))
+            })
+        }
     })
 }
 
@@ -471,7 +515,10 @@ pub fn transport(config: &StackConfig) -> Result<HubSpotService, BuildError> {
 /// with any `Authorization` header marked sensitive (so it never prints).
 ///
 /// The span is at `DEBUG` and built from the operation name alone (no URI, no headers), so
-/// when nothing subscribes at that level it costs a relaxed load and no allocation.
+/// when nothing subscribes at that level it costs a relaxed load and no allocation. Requests
+/// and responses are logged at `DEBUG`, failures at `WARN`; body frames and the end of the
+/// body are not (`()` callbacks), and a whole body is read with one poll, which spares the
+/// trace body's clock reads for a second poll.
 fn traced<S>(
     inner: S,
 ) -> impl Service<Request<Body>, Response = Response<Bytes>, Error = BoxError, Future: Send + 'static>
@@ -505,7 +552,11 @@ where
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG))
-                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                .on_failure(DefaultOnFailure::new().level(Level::WARN))
+                // Nothing per body frame or at the end of the body: the bodies are whole, and
+                // the response line already says what matters.
+                .on_body_chunk(())
+                .on_eos(()),
         )
         .map_response(|response: Response<Bytes>| response.map(Full::new))
         .service(inner)
@@ -534,6 +585,11 @@ where
                 more = Some(buffer);
             }
             Some(buffer) => buffer.extend_from_slice(&data),
+        }
+        // A whole body ends with its one frame: not polling again saves the trace body's two
+        // clock reads and its end-of-stream callback (which is `()`, so nothing is lost).
+        if body.is_end_stream() {
+            break;
         }
     }
     Ok(Response::from_parts(

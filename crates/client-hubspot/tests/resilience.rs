@@ -81,12 +81,22 @@ async fn dropped_connection_after_a_create_does_not_duplicate_the_contact() {
         1,
         Fault::DropAfterProcessing,
     );
+    let before = sandbox.control().contact_ids().len();
     let err = client
         .contacts()
         .create(&ObjectInput::new().property("email", "once@example.com"))
         .await
         .expect_err("the answer was lost");
-    assert!(matches!(err, HubSpotError::Http(_)), "{err:?}");
+    assert!(
+        matches!(err, HubSpotError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the transport error is kept"
+    );
+    assert!(err.to_string().contains("contacts.create"), "{err}");
     let posts = sandbox.log().filter(|e| e.method == "POST");
     assert_eq!(
         posts.len(),
@@ -100,6 +110,11 @@ async fn dropped_connection_after_a_create_does_not_duplicate_the_contact() {
             .contact_by_email("once@example.com")
             .is_some()
     );
+    assert_eq!(
+        sandbox.control().contact_ids().len(),
+        before + 1,
+        "exactly one contact was created"
+    );
 
     // A read is idempotent: the same fault is retried and succeeds.
     sandbox.log().clear();
@@ -112,6 +127,111 @@ async fn dropped_connection_after_a_create_does_not_duplicate_the_contact() {
         .await
         .expect("retried");
     assert_eq!(sandbox.log().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_500_on_a_create_is_an_unknown_outcome_and_never_resent() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    let post = Route::path(CONTACTS).with_method("POST");
+    sandbox
+        .control()
+        .fail_next(post.clone(), 1, Fault::status(500));
+    let err = client
+        .contacts()
+        .create(&ObjectInput::new().property("email", "maybe@example.com"))
+        .await
+        .expect_err("a 500");
+    assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert!(std::error::Error::source(&err).is_some());
+    assert_eq!(sandbox.log().len(), 1, "no second request");
+
+    // A 503 is a refusal before processing: the create was not applied, so it is an ordinary
+    // API error that may be retried later.
+    sandbox.log().clear();
+    sandbox.control().fail_next(post, 1, Fault::status(503));
+    let err = client
+        .contacts()
+        .create(&ObjectInput::new().property("email", "refused@example.com"))
+        .await
+        .expect_err("a 503");
+    assert!(!err.is_outcome_unknown() && err.is_retryable(), "{err:?}");
+    assert!(matches!(err, HubSpotError::Api(_)), "{err:?}");
+    assert_eq!(sandbox.log().len(), 1);
+
+    // A read is never an unknown outcome: a 500 is retried, then reported as it is.
+    sandbox.log().clear();
+    sandbox
+        .control()
+        .fail_always(Route::path(CONTACTS).with_method("GET"), Fault::status(500));
+    let err = client
+        .contacts()
+        .list_page(&ListOptions::new())
+        .await
+        .expect_err("always 500");
+    assert!(!err.is_outcome_unknown() && err.is_retryable(), "{err:?}");
+    assert_eq!(sandbox.log().len(), 4, "first attempt + 3 retries");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_timeout_on_a_write_is_an_unknown_outcome() {
+    let sandbox = sandbox().await;
+    let client = builder(&sandbox)
+        .cache(None)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    sandbox.control().fail_next(
+        Route::path(CONTACTS).with_method("PATCH"),
+        1,
+        Fault::latency(Duration::from_secs(2)),
+    );
+    let id = contact_id(&sandbox, 0);
+    let err = client
+        .contacts()
+        .update(&id, &ObjectInput::new().property("city", "Oslo"))
+        .await
+        .expect_err("timed out");
+    assert!(err.is_outcome_unknown() && err.is_timeout(), "{err:?}");
+    assert!(!err.is_retryable());
+    // Not resent: once the slow answer is due, the sandbox has seen at most the one PATCH (the
+    // abandoned one may not be logged at all).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(sandbox.log().filter(|e| e.method == "PATCH").len() <= 1);
+}
+
+#[tokio::test]
+async fn a_batch_write_whose_answer_was_lost_is_unknown_for_every_item() {
+    let sandbox = sandbox().await;
+    let client = client(&sandbox);
+    sandbox.control().fail_next(
+        Route::path(format!("{CONTACTS}/batch/create")),
+        1,
+        Fault::DropAfterProcessing,
+    );
+    let inputs = (0..3)
+        .map(|i| ObjectInput::new().property("email", format!("batch{i}@example.com")))
+        .collect();
+    let response = client
+        .contacts()
+        .batch_create(inputs)
+        .await
+        .expect("per-item results");
+    assert_eq!(response.items.len(), 3);
+    for item in &response.items {
+        let err = item.as_ref().expect_err("the answer was lost");
+        assert!(err.is_outcome_unknown(), "{err:?}");
+        assert!(!err.request_error().expect("whole request").is_retryable());
+    }
+    assert_eq!(sandbox.log().len(), 1, "the batch was not resent");
+    for i in 0..3 {
+        let email = format!("batch{i}@example.com");
+        assert!(
+            sandbox.control().contact_by_email(&email).is_some(),
+            "{email}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -558,4 +678,47 @@ async fn metrics_count_logical_calls_and_the_layers_their_decisions() {
         Some(1)
     );
     assert_eq!(sandbox.log().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clients_on_one_rate_limit_store_share_one_budget() {
+    use client_hubspot::FleetStore;
+    let sandbox = sandbox().await;
+    let id = contact_id(&sandbox, 0);
+    // One permit per 10 s (burst 1), and no waiting: a second call in the window is refused.
+    let settings = RateLimitSettings::new(1, Duration::from_secs(10)).max_wait(Duration::ZERO);
+    let shared = FleetStore::from_url(None, |b| b).expect("in-memory store");
+    let on_store = |store: Option<FleetStore>| {
+        builder(&sandbox)
+            .cache(None)
+            .retry(None)
+            .rate_limit(settings.clone())
+            .rate_limit_store(store)
+            .build()
+            .expect("client")
+    };
+    let (a, b) = (on_store(Some(shared.clone())), on_store(Some(shared)));
+    a.contacts()
+        .get(&id, &GetOptions::new())
+        .await
+        .expect("first permit");
+    let err = b
+        .contacts()
+        .get(&id, &GetOptions::new())
+        .await
+        .expect_err("the shared budget is spent");
+    assert!(err.is_rate_limited() && err.is_rejected(), "{err:?}");
+    assert_eq!(sandbox.log().len(), 1, "the refused call never left");
+
+    // Without a store given, each client has its own budget.
+    let (c, d) = (on_store(None), on_store(None));
+    c.contacts()
+        .get(&id, &GetOptions::new())
+        .await
+        .expect("own budget");
+    d.contacts()
+        .get(&id, &GetOptions::new())
+        .await
+        .expect("own budget");
+    assert_eq!(sandbox.log().len(), 3);
 }

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use client_hubspot::stack::RateLimitSettings;
+
 use crate::cli::{Cli, Command};
+use crate::clients::HubSpotOverrides;
 use crate::commands;
 use crate::error::CliError;
 use crate::kestra;
@@ -69,6 +72,29 @@ pub fn run(cli: Cli) -> ExitCode {
         terminal,
         allow_partial: cli.global.allow_partial,
     };
+    match crate::clients::rate_limit_store(
+        cli.global.rate_limit_redis_url.as_deref(),
+        cli.global.rate_limit_redis_workers,
+    ) {
+        Ok(store) => {
+            if let Some(store) = &store {
+                tracing::debug!(?store, "the hubspot rate budget is shared through redis");
+            }
+            let rate_limit = cli
+                .global
+                .hubspot_rate_limit
+                .map(|limit| RateLimitSettings::new(limit.max_requests, limit.interval));
+            crate::clients::set_hubspot_overrides(
+                HubSpotOverrides::new()
+                    .rate_limit_store(store)
+                    .rate_limit(rate_limit),
+            );
+        }
+        Err(error) => {
+            ctx.printer.print_error(error.kind(), &error.chain());
+            return ExitCode::from(error.exit_code());
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -47,6 +48,86 @@ pub struct GlobalArgs {
     /// Only log errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Share one HubSpot rate budget with every process on this Redis
+    /// (`redis://[:PASSWORD@]host:6379/0`); unset: an in-memory limiter, one budget per
+    /// process. The URL is never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "RATE_LIMIT_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub rate_limit_redis_url: Option<String>,
+    /// How many processes may share the Redis budget at once: while Redis is unreachable each
+    /// uses 1/N of the budget [default: 4].
+    #[arg(
+        long,
+        global = true,
+        env = "RATE_LIMIT_REDIS_WORKERS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub rate_limit_redis_workers: Option<u32>,
+    /// HubSpot's limit for this account, `MAX` per 10 s or `MAX/WINDOW` (`190`, `100/10s`,
+    /// `50/500ms`); the client never sends more, and learns lower limits from HubSpot's
+    /// headers [default: 100/10s].
+    #[arg(
+        long,
+        global = true,
+        env = "HUBSPOT_RATE_LIMIT",
+        value_name = "MAX[/WINDOW]",
+        value_parser = parse_rate_limit
+    )]
+    pub hubspot_rate_limit: Option<RateLimitArg>,
+}
+
+/// A rate limit given on the command line: `max_requests` per `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitArg {
+    /// Requests allowed per window.
+    pub max_requests: u32,
+    /// The window.
+    pub interval: Duration,
+}
+
+/// Parses `MAX` (per 10 s) or `MAX/WINDOW` with the window in `s` or `ms` (`100/10s`,
+/// `50/500ms`).
+///
+/// # Errors
+///
+/// A message for clap when the value is not of that form, or the count or the window is zero.
+pub fn parse_rate_limit(value: &str) -> Result<RateLimitArg, String> {
+    let (max, window) = match value.trim().split_once('/') {
+        Some((max, window)) => (max.trim(), Some(window.trim())),
+        None => (value.trim(), None),
+    };
+    let max_requests: u32 = max
+        .parse()
+        .ok()
+        .filter(|m| *m > 0)
+        .ok_or_else(|| format!("{max:?} is not a positive whole number of requests"))?;
+    let interval = match window {
+        None => Duration::from_secs(10),
+        Some(window) => {
+            let bad = || format!("{window:?} is not a window like 10s or 500ms");
+            let (number, unit) = match window.strip_suffix("ms") {
+                Some(n) => (n, 1),
+                None => (window.strip_suffix('s').ok_or_else(bad)?, 1000),
+            };
+            let millis: u64 = number.trim().parse().map_err(|_| bad())?;
+            Duration::from_millis(
+                millis
+                    .checked_mul(unit)
+                    .filter(|m| *m > 0)
+                    .ok_or_else(bad)?,
+            )
+        }
+    };
+    Ok(RateLimitArg {
+        max_requests,
+        interval,
+    })
 }
 
 /// The commands.

@@ -19,6 +19,15 @@ pub enum CliError {
         /// The variable.
         name: String,
     },
+    /// A setting given as a flag or an environment variable is invalid. Its value is not
+    /// repeated: it may hold a password.
+    #[error("invalid {name}: {reason}")]
+    InvalidSetting {
+        /// The flag and variable, e.g. `--rate-limit-redis-url (RATE_LIMIT_REDIS_URL)`.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// An input file or stdin could not be read or written.
     #[error("cannot access {path}: {source}")]
     Io {
@@ -47,7 +56,7 @@ impl CliError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Config(_) => "config",
-            Self::MissingEnv { .. } => "config",
+            Self::MissingEnv { .. } | Self::InvalidSetting { .. } => "config",
             Self::Io { .. } => "io",
             Self::Input(_) => "input",
             Self::Failed { .. } => "failed",
@@ -58,7 +67,10 @@ impl CliError {
     /// 1 when the work failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::MissingEnv { .. } | Self::Input(_) => EXIT_USAGE,
+            Self::Config(_)
+            | Self::MissingEnv { .. }
+            | Self::InvalidSetting { .. }
+            | Self::Input(_) => EXIT_USAGE,
             Self::Io { .. } | Self::Failed { .. } => EXIT_FAILED,
         }
     }

@@ -1013,3 +1013,49 @@ async fn webhook_verify_handles_a_generic_hmac_scheme() {
     .await;
     assert_eq!(out.code, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_whose_answer_was_lost_is_unconfirmed_and_not_resent() {
+    let sandbox = sandbox().await;
+    let env = sandbox_env(&sandbox);
+    let dir = temp_dir("upsert-unknown");
+    let rows = dir.join("rows.jsonl");
+    std::fs::write(
+        &rows,
+        "{\"email\":\"lost1@example.com\",\"firstname\":\"A\"}\n\
+         {\"email\":\"lost2@example.com\",\"firstname\":\"B\"}\n",
+    )
+    .expect("write rows");
+    sandbox.control().fail_next(
+        Route::path("/crm/v3/objects/contacts/batch/upsert"),
+        1,
+        Fault::DropAfterProcessing,
+    );
+    let out = run(
+        &["hubspot", "upsert", "--file", rows.to_str().expect("utf-8")],
+        &env,
+    )
+    .await;
+    assert_eq!(out.code, 1, "not confirmed is not done: {}", out.stdout);
+    let result = out.result();
+    assert_eq!(result["unconfirmed"], 2, "{result}");
+    assert_eq!(result["failed"], 2, "{result}");
+    for item in result["items"].as_array().expect("items") {
+        assert_eq!(item["outcome"], "unknown", "{item}");
+        assert!(
+            item["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("outcome unknown")),
+            "{item}"
+        );
+    }
+    let upserts = sandbox.log().filter(|e| e.path.ends_with("/batch/upsert"));
+    assert_eq!(upserts.len(), 1, "the upsert was not resent");
+    assert!(
+        sandbox
+            .control()
+            .contact_by_email("lost1@example.com")
+            .is_some(),
+        "it was applied, the answer was lost"
+    );
+}

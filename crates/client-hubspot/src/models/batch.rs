@@ -135,6 +135,12 @@ impl BatchItemError {
         }
     }
 
+    /// `true` when the request holding this input was a write whose outcome is unknown
+    /// ([`HubSpotError::OutcomeUnknown`]): the item may or may not have been applied.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::Request(error) if error.is_outcome_unknown())
+    }
+
     /// The error of the whole request, for [`BatchItemError::Request`].
     pub fn request_error(&self) -> Option<&HubSpotError> {
         match self {

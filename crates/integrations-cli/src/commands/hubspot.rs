@@ -132,9 +132,23 @@ fn to_json(object: &client_hubspot::CrmObject) -> Value {
 fn batch_report(keys: &[String], items: Vec<Result<Value, BatchItemError>>) -> Report {
     let mut rows = Vec::with_capacity(keys.len());
     let mut failed = 0usize;
+    let mut unconfirmed = 0usize;
     for (key, item) in keys.iter().zip(items) {
         match item {
             Ok(value) => rows.push(json!({"key": key, "ok": true, "result": value})),
+            // A write whose answer was lost (or a 5xx): it may have been applied. Not resent;
+            // counted as failed and flagged, so a workflow reads it back before writing again.
+            Err(error) if error.is_outcome_unknown() => {
+                failed += 1;
+                unconfirmed += 1;
+                rows.push(json!({
+                    "key": key,
+                    "ok": false,
+                    "outcome": "unknown",
+                    "error": chain(&error),
+                    "category": error.category(),
+                }));
+            }
             Err(error) => {
                 failed += 1;
                 rows.push(json!({
@@ -152,13 +166,18 @@ fn batch_report(keys: &[String], items: Vec<Result<Value, BatchItemError>>) -> R
         n if n == total => Status::Failed,
         _ => Status::Partial,
     };
-    Report::success(
-        json!({"total": total, "succeeded": total - failed, "failed": failed, "items": rows}),
-    )
+    Report::success(json!({
+        "total": total,
+        "succeeded": total - failed,
+        "failed": failed,
+        "unconfirmed": unconfirmed,
+        "items": rows,
+    }))
     .status(status)
     .output("total", total)
     .output("succeeded", total - failed)
     .output("failed", failed)
+    .output("unconfirmed", unconfirmed)
     .metric(Metric::counter("items", (total - failed) as f64).tag("result", "succeeded"))
     .metric(Metric::counter("items", failed as f64).tag("result", "failed"))
 }

@@ -231,3 +231,4 @@ pub fn contact_with_subscriber(sandbox: &Sandbox) -> (u64, String, u64) {
     }
     panic!("no contact with a subscriber matched by email")
 }
+pub mod redis;
