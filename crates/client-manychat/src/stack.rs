@@ -29,7 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use integrations_config::{
     BaseUrl, BreakerConfig, CacheConfig, Environment, ManyChatConfig, PoolConfig, RetryConfig,
     Secret,
@@ -474,11 +474,7 @@ fn traced(inner: ManyChatService) -> ManyChatService {
     let service = ServiceBuilder::new()
         // The trace layer wraps the body in its own type; read it back into `Bytes` (a whole
         // `Full` body is ready at once).
-        .and_then(|response: Response<_>| async move {
-            let (parts, body) = response.into_parts();
-            let bytes = BodyExt::collect(body).await?.to_bytes();
-            Ok::<_, BoxError>(Response::from_parts(parts, bytes))
-        })
+        .and_then(integrations_http::body::into_bytes)
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
         .layer(
             TraceLayer::new_for_http()
@@ -494,7 +490,10 @@ fn traced(inner: ManyChatService) -> ManyChatService {
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG))
-                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                .on_failure(DefaultOnFailure::new().level(Level::WARN))
+                // Nothing per body frame or at the end of the body.
+                .on_body_chunk(())
+                .on_eos(()),
         )
         .map_response(|response: Response<Bytes>| response.map(Full::new))
         .service(inner);

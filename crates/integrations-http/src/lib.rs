@@ -75,6 +75,7 @@
 
 pub mod base_uri;
 pub mod bearer_auth;
+pub mod body;
 pub mod client;
 pub mod error;
 mod origin;
