@@ -2,9 +2,13 @@
 //!
 //! - `cargo xtask ci`: fmt, clippy, tests (nextest when installed, plus doc tests), docs, tidy.
 //! - `cargo xtask tidy`: the layout and hygiene checks alone.
+//! - `cargo xtask bench`: release-mode benchmarks, one table of medians (see `bench.rs`).
+//! - `cargo xtask chaos`: seeded fault and load scenarios with invariants (see `chaos.rs`).
 //!
 //! The binary uses the standard library only, so `cargo xtask` builds in seconds.
 
+mod bench;
+mod chaos;
 mod ci;
 mod tidy;
 
@@ -16,6 +20,11 @@ usage: cargo xtask <command>
 commands:
   ci     run every CI step in order: fmt, clippy, test, doc, tidy
   tidy   check crate layout and library-code hygiene
+  bench  release-mode benchmarks against baselines, one table of medians
+         [--runs N] [--quick] [--only GROUP,..] [--no-build] [--cold-build]
+         [--json [PATH]] [--compare OLD.json]
+  chaos  seeded fault and load scenarios that check invariants
+         [--seed N] [--only NAME,..] [--quick] [--list]
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +32,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("tidy") => tidy::run(&ci::workspace_root()),
+        Some("bench") => bench::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
