@@ -11,6 +11,7 @@ const COVERED: &[&str] = &[
     "sync-faults",
     "webhook-flood",
     "api-bodies",
+    "cli-input",
 ];
 
 #[test]
@@ -57,6 +58,11 @@ fn every_scenario_has_a_unique_name_and_the_summary_line_names_the_seed() {
     );
     let unknown = chaos::run_all(1, true, Some(&["nope".to_string()]));
     assert!(unknown.is_err_and(|e| e.contains("nope")));
+}
+
+#[test]
+fn bad_cli_input_files_get_a_typed_error_naming_the_line() {
+    assert_passes("cli-input");
 }
 
 #[test]

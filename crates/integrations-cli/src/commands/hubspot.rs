@@ -279,8 +279,16 @@ fn guess_format(path: &Path) -> InputFormat {
 ///
 /// [`CliError::Input`] naming the bad line.
 pub fn parse_rows(raw: &[u8], format: InputFormat) -> Result<Vec<Map<String, Value>>, CliError> {
-    let text =
-        std::str::from_utf8(raw).map_err(|_| CliError::Input("input is not UTF-8".to_owned()))?;
+    let text = std::str::from_utf8(raw).map_err(|error| {
+        let line = 1 + raw[..error.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        CliError::Input(format!(
+            "line {line}: input is not UTF-8 (invalid byte at offset {})",
+            error.valid_up_to()
+        ))
+    })?;
     match format {
         InputFormat::Jsonl => text
             .lines()
@@ -421,6 +429,18 @@ fn scalar(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_utf8_input_names_the_line() {
+        let raw = b"{\"email\":\"a@x.io\"}\n{\"email\":\"b@x.io\"}\n{\"email\":\"\xff\"}\n";
+        let error = parse_rows(raw, InputFormat::Jsonl).unwrap_err().to_string();
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("not UTF-8"), "{error}");
+        let error = parse_rows(b"\xfe,b\n", InputFormat::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 1"), "{error}");
+    }
 
     #[test]
     fn csv_handles_quotes_commas_and_line_breaks() {
