@@ -20,7 +20,7 @@ use std::time::Duration;
 /// | breaker thresholds | 50 % of ≥ 20 calls in 30 s, or 10 in a row; 3 half-open probes | same | same | same |
 /// | cache TTL / capacity | 5 min / 10 000 | 5 min / 10 000 | 30 s / 10 000 | 5 min / 10 000 |
 /// | pool connect timeout | 10 s | 10 s | 5 s | 2 s |
-/// | pool idle timeout / max idle per host | 90 s / 32 | 90 s / 32 | 90 s / 32 | 90 s / 32 |
+/// | pool idle timeout / max idle per host | 90 s / 64 | 90 s / 64 | 90 s / 64 | 90 s / 64 |
 ///
 /// Staging mirrors production so that what passes there behaves the same in production.
 /// Development shortens waits so a broken setup shows quickly. Test makes retries

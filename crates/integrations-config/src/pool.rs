@@ -10,7 +10,8 @@ use crate::{ConfigError, Environment};
 pub struct PoolConfig {
     /// How long an idle pooled connection is kept before it is closed (default 90 s).
     pub idle_timeout: Duration,
-    /// The most idle connections kept per host (default 32).
+    /// The most idle connections kept per host (default 64: at 32, 64 concurrent calls kept
+    /// closing and reopening connections, see `docs/benchmarks.md`).
     pub max_idle_per_host: usize,
     /// Timeout for establishing a TCP (and TLS) connection (default 10 s).
     pub connect_timeout: Duration,
@@ -45,7 +46,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             idle_timeout: Duration::from_secs(90),
-            max_idle_per_host: 32,
+            max_idle_per_host: 64,
             connect_timeout: Duration::from_secs(10),
         }
     }
@@ -59,7 +60,7 @@ mod tests {
     fn defaults_per_environment() {
         let prod = PoolConfig::default();
         assert_eq!(prod.idle_timeout, Duration::from_secs(90));
-        assert_eq!(prod.max_idle_per_host, 32);
+        assert_eq!(prod.max_idle_per_host, 64);
         assert_eq!(prod.connect_timeout, Duration::from_secs(10));
         assert_eq!(PoolConfig::for_environment(Environment::Production), prod);
         assert_eq!(PoolConfig::for_environment(Environment::Staging), prod);
@@ -68,7 +69,7 @@ mod tests {
         assert_eq!(dev.idle_timeout, prod.idle_timeout);
         let test = PoolConfig::for_environment(Environment::Test);
         assert_eq!(test.connect_timeout, Duration::from_secs(2));
-        assert_eq!(test.max_idle_per_host, 32);
+        assert_eq!(test.max_idle_per_host, 64);
     }
 
     #[test]
