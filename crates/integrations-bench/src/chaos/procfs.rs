@@ -26,8 +26,30 @@ pub fn established_to(port: u16) -> usize {
         .sum()
 }
 
+/// The number of established TCP connections whose REMOTE port is `port`: the client side of
+/// every connection to a listener on `port`, i.e. what the clients' pools really hold open.
+///
+/// The server side can show more: sockets accepted from an overflowing accept queue (SYN
+/// cookies, retransmitted connects) whose client end the client already closed.
+pub fn established_from_clients_to(port: u16) -> usize {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|table| count_established_remote(&table, port))
+        .sum()
+}
+
 /// Counts the rows of a `/proc/net/tcp` table with local port `port` in state `01`.
 fn count_established(table: &str, port: u16) -> usize {
+    count_rows(table, port, |local, _| local)
+}
+
+/// Counts the rows of a `/proc/net/tcp` table with remote port `port` in state `01`.
+fn count_established_remote(table: &str, port: u16) -> usize {
+    count_rows(table, port, |_, remote| remote)
+}
+
+fn count_rows(table: &str, port: u16, pick: impl for<'a> Fn(&'a str, &'a str) -> &'a str) -> usize {
     let port_hex = format!(":{port:04X}");
     table
         .lines()
@@ -35,8 +57,9 @@ fn count_established(table: &str, port: u16) -> usize {
         .filter(|line| {
             let mut fields = line.split_whitespace();
             let local = fields.nth(1).unwrap_or("");
-            let state = fields.nth(1).unwrap_or("");
-            local.ends_with(&port_hex) && state == "01"
+            let remote = fields.next().unwrap_or("");
+            let state = fields.next().unwrap_or("");
+            pick(local, remote).ends_with(&port_hex) && state == "01"
         })
         .count()
 }
@@ -56,6 +79,10 @@ mod tests {
         assert_eq!(count_established(table, 0x1F90), 1);
         assert_eq!(count_established(table, 0xC350), 1);
         assert_eq!(count_established(table, 1), 0);
+        // Client side of connections to 0x1F90: row 2 only (row 3 is not established).
+        assert_eq!(count_established_remote(table, 0x1F90), 1);
+        assert_eq!(count_established_remote(table, 0xC350), 1);
+        assert_eq!(count_established_remote(table, 1), 0);
     }
 
     #[test]
