@@ -151,16 +151,7 @@ impl BatchProcessor {
             items.into_iter(),
             key,
             1,
-            |items: Vec<I>| {
-                // Units of one item: an empty unit (never made) would map to no result.
-                let call = items.into_iter().next().map(&op);
-                async move {
-                    match call {
-                        Some(future) => UnitOutput::Single(future.await),
-                        None => UnitOutput::Chunk(Ok(Vec::new())),
-                    }
-                }
-            },
+            |items: Vec<I>| single_unit(&op, items),
             &mut sink,
         )
         .await;
@@ -265,16 +256,7 @@ impl BatchProcessor {
             items.into_iter(),
             key,
             1,
-            |items: Vec<I>| {
-                // Units of one item: an empty unit (never made) would map to no result.
-                let call = items.into_iter().next().map(&op);
-                async move {
-                    match call {
-                        Some(future) => UnitOutput::Single(future.await),
-                        None => UnitOutput::Chunk(Ok(Vec::new())),
-                    }
-                }
-            },
+            |items: Vec<I>| single_unit(&op, items),
             &mut sink,
         )
         .await;
@@ -319,6 +301,26 @@ impl BatchProcessor {
         )
         .await;
         streamed(stats, sink)
+    }
+}
+
+/// Runs a unit of one item: calls `op` at once (so a panic in the call itself surfaces where the
+/// engine makes the unit) and wraps its future. An empty unit is never made; it would map to no
+/// result.
+fn single_unit<I, T, E, F, Fut>(
+    op: &F,
+    items: Vec<I>,
+) -> impl Future<Output = UnitOutput<T, E>> + use<I, T, E, F, Fut>
+where
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let call = items.into_iter().next().map(op);
+    async move {
+        match call {
+            Some(future) => UnitOutput::Single(future.await),
+            None => UnitOutput::Chunk(Ok(Vec::new())),
+        }
     }
 }
 
